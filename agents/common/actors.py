@@ -1,0 +1,58 @@
+"""Actors: compiled action selection for on-policy agents (no optimizer, no learning)."""
+
+from typing import Optional, Tuple
+
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+from agents.common import running_stats
+from networks import distributions
+
+
+class PolicyValueActor(tf.Module):
+  """Samples actions from an actor-critic network and reports log mu(a|s) and V(s).
+
+  Used by the on-policy agents (PPO, A2C, TRPO): `step` is what the rollout collector calls on
+  every environment step, `mode` is the deterministic policy used for evaluation. Sampling uses
+  stateless seeds drawn from a checkpointed `tf.random.Generator`, so a seeded run is
+  reproducible and a resumed run continues the same stream.
+
+  Args:
+    network: an `ActorCritic` (observations -> (distribution, value)).
+    observation_spec: the environment's observation spec (fixes the compiled signature).
+    seed: seeds action sampling.
+    observation_normalizer: running statistics applied to observations first, or None.
+  """
+
+  def __init__(self, network, observation_spec: specs.Array, seed: int,
+               observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
+    super().__init__(name='policy_value_actor')
+    self._network = network
+    self._normalizer = observation_normalizer
+    self._rng = tf.random.Generator.from_seed(seed)
+    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
+                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
+    self.step = tf.function(self._step, input_signature=signature)
+    self.value = tf.function(self._value, input_signature=signature)
+    self.mode = tf.function(self._mode, input_signature=signature)
+
+  def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
+    if self._normalizer is None:
+      return observation
+    return self._normalizer.normalize(observation)
+
+  def _step(self, observation: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Returns (action [B, ...], log mu(action | s) [B], V(s) [B]) for observations [B, ...]."""
+    distribution, value = self._network(self._normalize(observation))
+    seed = tf.cast(self._rng.make_seeds(1)[:, 0], tf.int32)
+    action = distribution.sample(seed=seed)
+    return action, distribution.log_prob(action), value
+
+  def _value(self, observation: tf.Tensor) -> tf.Tensor:
+    """Returns V(s) [B] for observations [B, ...]."""
+    return self._network.value(self._normalize(observation))
+
+  def _mode(self, observation: tf.Tensor) -> tf.Tensor:
+    """Returns the deterministic action (the distribution's mode) [B, ...]."""
+    return distributions.mode(self._network.policy(self._normalize(observation)))

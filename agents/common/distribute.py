@@ -1,0 +1,53 @@
+"""Strategy factory: one flag value per `tf.distribute` strategy the launchers support."""
+
+from typing import Optional
+
+import tensorflow as tf
+
+STRATEGIES = ('default', 'one_device', 'mirrored', 'multi_worker', 'tpu')
+
+
+def make_strategy(name: str, tpu: Optional[str] = None) -> tf.distribute.Strategy:
+  """Builds the `tf.distribute.Strategy` named by `--strategy`.
+
+  Args:
+    name: 'default' (no distribution), 'one_device' (the first GPU/TPU-less device: GPU:0 if
+      present, else CPU:0), 'mirrored' (all local GPUs, or all logical CPUs when there is no GPU),
+      'multi_worker' (MultiWorkerMirroredStrategy, cluster from the TF_CONFIG environment
+      variable) or 'tpu' (TPUStrategy, `tpu` is the TPU name or address; '' for a local TPU VM).
+    tpu: the TPU to connect to, only for 'tpu'.
+
+  Returns:
+    The strategy.
+
+  Raises:
+    ValueError: for an unknown name, naming `--strategy` and the allowed values.
+  """
+  if name == 'default':
+    return tf.distribute.get_strategy()
+  if name == 'one_device':
+    gpus = tf.config.list_logical_devices('GPU')
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else '/cpu:0')
+  if name == 'mirrored':
+    devices = [d.name for d in tf.config.list_logical_devices('GPU')]
+    if not devices:
+      devices = [d.name for d in tf.config.list_logical_devices('CPU')]
+    return tf.distribute.MirroredStrategy(devices)
+  if name == 'multi_worker':
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == 'tpu':
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or '')
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f"--strategy={name!r}: must be one of {', '.join(STRATEGIES)}")
+
+
+def split_logical_cpus(count: int) -> None:
+  """Splits the physical CPU into `count` logical devices (for `mirrored` tests and runs on CPU).
+
+  Must be called before TensorFlow initializes its devices.
+  """
+  cpu = tf.config.list_physical_devices('CPU')[0]
+  tf.config.set_logical_device_configuration(
+      cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])

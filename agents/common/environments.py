@@ -1,0 +1,215 @@
+"""Gymnasium environments seen through dm_env: specs, a single-env adapter and a vector env.
+
+Termination and truncation stay apart from the environment to the loss:
+- a terminal step (the MDP ended) gets discount 0: nothing is bootstrapped past it;
+- a time-limit cut is a LAST step with discount 1: the learner bootstraps from the value of
+  its final observation, exactly as if the episode had gone on.
+"""
+
+import difflib
+from typing import NamedTuple, Optional
+
+import dm_env
+from dm_env import specs
+import gymnasium as gym
+import numpy as np
+
+
+def check_env_id(env_id: str) -> None:
+  """Raises ValueError naming `--env` when `env_id` is not a registered gymnasium id."""
+  if env_id in gym.envs.registry:
+    return
+  close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=5, cutoff=0.5)
+  hint = f"did you mean one of {', '.join(close)}?" if close else (
+      "see gymnasium.envs.registry for the registered ids, e.g. CartPole-v1, Pendulum-v1")
+  raise ValueError(f"--env={env_id!r} is not a registered gymnasium environment; {hint}")
+
+
+def spec_from_space(space: gym.Space, name: str) -> specs.Array:
+  """The dm_env spec of a gymnasium space (Discrete or Box; Box observations become float32).
+
+  Args:
+    space: a `gym.spaces.Discrete` or `gym.spaces.Box`.
+    name: the spec's name, e.g. 'observation' or 'action'.
+
+  Returns:
+    `specs.DiscreteArray` for Discrete spaces (actions are int32 in [0, n)), a
+    `specs.BoundedArray` for Box spaces with finite bounds, a `specs.Array` otherwise.
+  """
+  if isinstance(space, gym.spaces.Discrete):
+    if space.start != 0:
+      raise ValueError(f"spec_from_space: Discrete spaces must start at 0, got start={space.start}")
+    return specs.DiscreteArray(int(space.n), dtype=np.int32, name=name)
+  if isinstance(space, gym.spaces.Box):
+    dtype = np.float32 if np.issubdtype(space.dtype, np.floating) else space.dtype
+    low, high = space.low.astype(dtype), space.high.astype(dtype)
+    if np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+      return specs.BoundedArray(space.shape, dtype, low, high, name=name)
+    return specs.Array(space.shape, dtype, name=name)
+  raise ValueError(
+      f"spec_from_space: unsupported space {space!r}; supported: Discrete, Box")
+
+
+def _convert_observation(observation: np.ndarray, spec: specs.Array) -> np.ndarray:
+  return np.asarray(observation, dtype=spec.dtype)
+
+
+class GymnasiumToDmEnv(dm_env.Environment):
+  """A gymnasium environment behind the dm_env interface.
+
+  `terminated` gives `dm_env.termination` (discount 0); `truncated` without `terminated` gives
+  `dm_env.truncation` (a LAST step with discount 1, to be bootstrapped). The env is seeded on
+  its first reset only, so later episodes continue the same random stream.
+  """
+
+  def __init__(self, env: gym.Env, seed: Optional[int] = None):
+    self._env = env
+    self._seed = seed
+    self._observation_spec = spec_from_space(env.observation_space, 'observation')
+    self._action_spec = spec_from_space(env.action_space, 'action')
+    self._needs_reset = True
+
+  @property
+  def gym_env(self) -> gym.Env:
+    return self._env
+
+  def reset(self) -> dm_env.TimeStep:
+    observation, _ = self._env.reset(seed=self._seed)
+    self._seed = None
+    self._needs_reset = False
+    return dm_env.restart(_convert_observation(observation, self._observation_spec))
+
+  def step(self, action) -> dm_env.TimeStep:
+    if self._needs_reset:
+      return self.reset()
+    if isinstance(self._action_spec, specs.BoundedArray) and not isinstance(
+        self._action_spec, specs.DiscreteArray):
+      action = np.clip(action, self._action_spec.minimum, self._action_spec.maximum)
+    observation, reward, terminated, truncated, _ = self._env.step(action)
+    observation = _convert_observation(observation, self._observation_spec)
+    reward = np.float32(reward)
+    if terminated:
+      self._needs_reset = True
+      return dm_env.termination(reward, observation)
+    if truncated:
+      self._needs_reset = True
+      return dm_env.truncation(reward, observation, discount=np.float32(1.0))
+    return dm_env.transition(reward, observation, discount=np.float32(1.0))
+
+  def observation_spec(self) -> specs.Array:
+    return self._observation_spec
+
+  def action_spec(self) -> specs.Array:
+    return self._action_spec
+
+  def close(self) -> None:
+    self._env.close()
+
+
+def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> GymnasiumToDmEnv:
+  """`gym.make(env_id, **kwargs)` wrapped as a dm_env environment (with gymnasium's time limit)."""
+  check_env_id(env_id)
+  return GymnasiumToDmEnv(gym.make(env_id, **kwargs), seed=seed)
+
+
+class VectorStep(NamedTuple):
+  """One step of `num_envs` environments, all arrays with leading dim [num_envs].
+
+  Attributes:
+    observation: next observations; for an env whose episode just ended this is already the
+      first observation of its next episode (auto-reset), see `final_observation`.
+    reward: rewards of the step just taken.
+    terminated: True where the MDP reached a terminal state (discount 0).
+    truncated: True where a time limit cut the episode (not terminal: bootstrap from
+      `final_observation`).
+    final_observation: the true last observation where `terminated | truncated`, zeros elsewhere.
+    episode_returns: undiscounted returns of the episodes that ended at this step.
+    episode_lengths: lengths of the episodes that ended at this step.
+  """
+  observation: np.ndarray
+  reward: np.ndarray
+  terminated: np.ndarray
+  truncated: np.ndarray
+  final_observation: np.ndarray
+  episode_returns: np.ndarray
+  episode_lengths: np.ndarray
+
+
+class VectorEnv:
+  """`num_envs` copies of one gymnasium env stepped in lock-step, with same-step auto-reset.
+
+  Built on `gymnasium.vector.SyncVectorEnv` in `SAME_STEP` autoreset mode: when an episode ends,
+  the returned observation is the next episode's first one and the true last observation comes
+  back in `VectorStep.final_observation`, so on-policy learners can bootstrap truncated episodes.
+  Continuous actions are clipped to the action bounds before they reach the environment.
+  """
+
+  def __init__(self, env_id: str, num_envs: int, seed: int, **env_kwargs):
+    if num_envs < 1:
+      raise ValueError(f"--num_envs={num_envs}: must be >= 1")
+    check_env_id(env_id)
+    self._env = gym.make_vec(
+        env_id, num_envs=num_envs, vectorization_mode='sync',
+        vector_kwargs=dict(autoreset_mode=gym.vector.AutoresetMode.SAME_STEP), **env_kwargs)
+    self._num_envs = num_envs
+    self._seed = seed
+    self._observation_spec = spec_from_space(self._env.single_observation_space, 'observation')
+    self._action_spec = spec_from_space(self._env.single_action_space, 'action')
+    self._clip = isinstance(self._action_spec, specs.BoundedArray) and not isinstance(
+        self._action_spec, specs.DiscreteArray)
+    self._returns = np.zeros(num_envs, np.float64)
+    self._lengths = np.zeros(num_envs, np.int64)
+
+  @property
+  def num_envs(self) -> int:
+    return self._num_envs
+
+  def observation_spec(self) -> specs.Array:
+    return self._observation_spec
+
+  def action_spec(self) -> specs.Array:
+    return self._action_spec
+
+  def reset(self, seed: Optional[int] = None) -> np.ndarray:
+    """Resets every env and returns the first observations [N, ...].
+
+    Env i is seeded with `seed + i` (the constructor's seed on the first call when `seed` is
+    None; later calls without a seed continue the environments' own random streams).
+    """
+    seed = self._seed if seed is None else seed
+    observation, _ = self._env.reset(seed=seed)
+    self._seed = None
+    self._returns[:] = 0
+    self._lengths[:] = 0
+    return np.asarray(observation, self._observation_spec.dtype)
+
+  def step(self, actions: np.ndarray) -> VectorStep:
+    """Steps every env with `actions` [N, ...] and auto-resets the ones whose episode ended."""
+    if self._clip:
+      actions = np.clip(actions, self._action_spec.minimum, self._action_spec.maximum)
+    observation, reward, terminated, truncated, info = self._env.step(actions)
+    self._returns += reward
+    self._lengths += 1
+    done = terminated | truncated
+    final_observation = np.zeros_like(observation, dtype=self._observation_spec.dtype)
+    if done.any():
+      for i in np.flatnonzero(done):
+        final_observation[i] = info['final_obs'][i]
+      episode_returns = self._returns[done].copy()
+      episode_lengths = self._lengths[done].copy()
+      self._returns[done] = 0
+      self._lengths[done] = 0
+    else:
+      episode_returns = episode_lengths = np.zeros(0)
+    return VectorStep(
+        observation=np.asarray(observation, self._observation_spec.dtype),
+        reward=np.asarray(reward, np.float32),
+        terminated=np.asarray(terminated, bool),
+        truncated=np.asarray(truncated & ~terminated, bool),
+        final_observation=final_observation,
+        episode_returns=episode_returns,
+        episode_lengths=episode_lengths)
+
+  def close(self) -> None:
+    self._env.close()
+

@@ -1,0 +1,123 @@
+"""Metrics to TensorBoard, a CSV file and the console (steps, steps/s, return, ETA)."""
+
+import csv
+import datetime
+import math
+import os
+import sys
+import time
+from typing import Dict, List, Mapping, Optional
+
+import tensorflow as tf
+import tqdm
+
+CSV_NAME = 'metrics.csv'
+
+
+def _format(value: float) -> str:
+  if isinstance(value, float) and math.isnan(value):
+    return 'n/a'
+  return f'{value:,.1f}' if abs(value) >= 100 else f'{value:.3g}'
+
+
+class Logger:
+  """Writes one row of scalar metrics per call, keyed by environment steps.
+
+  - TensorBoard: `logdir/` (one scalar per metric, step = env steps).
+  - CSV: `logdir/metrics.csv`, one row per call, columns fixed by the first row (a resumed run
+    appends to the same file after dropping rows past the restored step, see `truncate`).
+  - Console: a tqdm progress bar when stderr is a terminal, otherwise one line every
+    `console_interval_s` seconds: steps, progress, steps/s, last return and ETA.
+  """
+
+  def __init__(self, logdir: str, total_steps: int, name: str = '',
+               console_interval_s: float = 10.0, initial_step: int = 0):
+    os.makedirs(logdir, exist_ok=True)
+    self._writer = tf.summary.create_file_writer(logdir)
+    self._csv_path = os.path.join(logdir, CSV_NAME)
+    self._fieldnames: Optional[List[str]] = None
+    if os.path.exists(self._csv_path):
+      with open(self._csv_path, newline='') as f:
+        self._fieldnames = next(csv.reader(f), None)
+    self._total = total_steps
+    self._name = name
+    self._interval = console_interval_s
+    self._start_time = time.time()
+    self._start_step = initial_step
+    self._last_console = 0.0
+    self._bar = None
+    if sys.stderr.isatty():
+      self._bar = tqdm.tqdm(total=total_steps, initial=initial_step, desc=name, unit='step',
+                            dynamic_ncols=True, smoothing=0.1)
+      self._bar_step = initial_step
+
+  def truncate(self, step: int) -> None:
+    """Drops CSV rows logged after `step` (work lost when a killed run resumes from there)."""
+    if not os.path.exists(self._csv_path):
+      return
+    with open(self._csv_path, newline='') as f:
+      rows = list(csv.DictReader(f))
+    kept = [r for r in rows if float(r.get('env_steps', 0) or 0) <= step]
+    if len(kept) != len(rows) and self._fieldnames:
+      with open(self._csv_path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=self._fieldnames)
+        writer.writeheader()
+        writer.writerows(kept)
+
+  def steps_per_second(self, step: int) -> float:
+    elapsed = time.time() - self._start_time
+    return (step - self._start_step) / elapsed if elapsed > 0 else 0.0
+
+  def write(self, step: int, metrics: Mapping[str, float]) -> None:
+    """Logs `metrics` (scalars) at `step` env steps to every sink."""
+    row: Dict[str, float] = {'env_steps': step, 'wall_time_s': time.time() - self._start_time}
+    row['steps_per_s'] = self.steps_per_second(step)
+    row.update({k: float(v) for k, v in metrics.items()})
+    with self._writer.as_default(step=step):
+      for key, value in row.items():
+        if key != 'env_steps' and not math.isnan(value):
+          tf.summary.scalar(key, value)
+    self._write_csv(row)
+    self._console(step, row)
+
+  def _write_csv(self, row: Dict[str, float]) -> None:
+    new_file = self._fieldnames is None or not os.path.exists(self._csv_path)
+    if new_file:
+      self._fieldnames = list(row)
+    elif any(k not in self._fieldnames for k in row):
+      # A metric appeared later in the run: rewrite the file with the wider header.
+      with open(self._csv_path, newline='') as f:
+        rows = list(csv.DictReader(f))
+      self._fieldnames += [k for k in row if k not in self._fieldnames]
+      with open(self._csv_path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=self._fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(self._csv_path, 'a', newline='') as f:
+      writer = csv.DictWriter(f, fieldnames=self._fieldnames, extrasaction='ignore')
+      if new_file:
+        writer.writeheader()
+      writer.writerow(row)
+
+  def _console(self, step: int, row: Mapping[str, float]) -> None:
+    ret = row.get('episode_return', float('nan'))
+    rate = row['steps_per_s']
+    if self._bar is not None:
+      self._bar.update(step - self._bar_step)
+      self._bar_step = step
+      self._bar.set_postfix_str(f'return={_format(ret)}', refresh=False)
+      return
+    now = time.time()
+    if now - self._last_console < self._interval and step < self._total:
+      return
+    self._last_console = now
+    eta = max(self._total - step, 0) / rate if rate > 0 else float('nan')
+    eta_text = str(datetime.timedelta(seconds=int(eta))) if math.isfinite(eta) else '?'
+    print(f'[{self._name}] step {step:,}/{self._total:,} ({min(100 * step / self._total, 100):.0f}%) | '
+          f'{rate:,.0f} steps/s | return {_format(ret)} | ETA {eta_text}', flush=True)
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+    self._writer.flush()
+    self._writer.close()

@@ -1,0 +1,98 @@
+"""PPO hyper-parameters: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"."""
+
+import dataclasses
+from typing import Dict, Tuple
+
+from agents.common import config as config_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+  """Hyper-parameters of PPO-clip (Schulman et al. 2017, arXiv:1707.06347, Algorithm 1).
+
+  Defaults are the paper's MuJoCo settings (Table 3: horizon T = 2048, Adam 3e-4, 10 epochs,
+  minibatch 64, gamma 0.99, GAE lambda 0.95) with the clipped objective L^CLIP of eq. (7),
+  epsilon = 0.2, and the combined loss of eq. (9) (value coefficient c1, entropy coefficient c2).
+  Advantages are GAE (Schulman et al. 2016, arXiv:1506.02438, eq. 16), as in eqs. (11)-(12).
+  Not in the paper, common since: gradient clipping by global norm, advantage normalization,
+  optional value clipping and observation normalization (see agents/ppo/README.md).
+
+  Attributes:
+    num_envs: N, environments stepped in parallel.
+    num_steps_per_env: T, steps per environment per iteration (the horizon).
+    num_epochs: K, passes over each batch of N*T transitions.
+    minibatch_size: transitions per gradient step (global, over all replicas); must divide N*T.
+    learning_rate: Adam step size.
+    anneal_learning_rate: decay the learning rate linearly to 0 over the run.
+    adam_epsilon: Adam's epsilon.
+    discount: gamma.
+    gae_lambda: lambda of GAE.
+    clip_epsilon: epsilon of the clipped surrogate objective.
+    anneal_clip_epsilon: decay epsilon linearly to 0 over the run.
+    value_coef: c1, weight of the value loss.
+    entropy_coef: c2, weight of the entropy bonus.
+    value_clip_epsilon: clip the value update to this distance from the old prediction
+      (0 disables value clipping).
+    max_grad_norm: clip gradients to this global norm (0 disables clipping).
+    normalize_advantages: standardize advantages over each batch.
+    normalize_observations: standardize observations with running statistics.
+    hidden_sizes: hidden layer sizes of the policy and value MLPs.
+    activation: activation of the hidden layers.
+    shared_torso: one torso for policy and value (else separate networks, as on MuJoCo).
+    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
+  """
+  num_envs: int = 1
+  num_steps_per_env: int = 2048
+  num_epochs: int = 10
+  minibatch_size: int = 64
+  learning_rate: float = 3e-4
+  anneal_learning_rate: bool = False
+  adam_epsilon: float = 1e-5
+  discount: float = 0.99
+  gae_lambda: float = 0.95
+  clip_epsilon: float = 0.2
+  anneal_clip_epsilon: bool = False
+  value_coef: float = 0.5
+  entropy_coef: float = 0.0
+  value_clip_epsilon: float = 0.0
+  max_grad_norm: float = 0.5
+  normalize_advantages: bool = True
+  normalize_observations: bool = False
+  hidden_sizes: Tuple[int, ...] = (64, 64)
+  activation: str = 'tanh'
+  shared_torso: bool = False
+  init_log_std: float = 0.0
+
+  def __post_init__(self):
+    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'num_epochs',
+                              'minibatch_size', 'learning_rate', 'adam_epsilon', 'clip_epsilon')
+    config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'value_clip_epsilon',
+                                  'max_grad_norm')
+    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
+    config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
+    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
+    if any(h < 1 for h in self.hidden_sizes):
+      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    if self.batch_size % self.minibatch_size:
+      raise config_lib.ConfigError(
+          'minibatch_size', self.minibatch_size,
+          f'must divide num_envs * num_steps_per_env = {self.batch_size}')
+
+  @property
+  def batch_size(self) -> int:
+    """Transitions per iteration, N * T."""
+    return self.num_envs * self.num_steps_per_env
+
+
+# Settings tuned per task, applied by `--tuned`; explicit flags still win.
+TUNED: Dict[str, Dict[str, object]] = {
+    # RL-Baselines3-Zoo's CartPole-v1 settings.
+    'CartPole-v1': dict(
+        num_envs=8, num_steps_per_env=32, minibatch_size=256, num_epochs=20, discount=0.98,
+        gae_lambda=0.8, entropy_coef=0.0, learning_rate=1e-3, anneal_learning_rate=True,
+        clip_epsilon=0.2, anneal_clip_epsilon=True),
+    # RL-Baselines3-Zoo's Pendulum-v1 settings without gSDE.
+    'Pendulum-v1': dict(
+        num_envs=4, num_steps_per_env=1024, minibatch_size=64, num_epochs=10, discount=0.9,
+        gae_lambda=0.95, entropy_coef=0.0, learning_rate=1e-3, clip_epsilon=0.2),
+}

@@ -1,0 +1,199 @@
+"""PPO learner: K epochs of minibatch Adam on one rollout, compiled as a single tf.function."""
+
+from typing import Dict, NamedTuple, Optional
+
+import tensorflow as tf
+
+from agents.common import rollout as rollout_lib
+from agents.common import running_stats
+from agents.ppo import config as config_lib
+import losses
+
+
+class _Batch(NamedTuple):
+  """Flat [N] training batch built from a [T, B] rollout (N = T * B)."""
+  observation: tf.Tensor
+  action: tf.Tensor
+  log_mu: tf.Tensor
+  advantage: tf.Tensor
+  value_target: tf.Tensor
+  old_value: tf.Tensor
+
+
+class PPOLearner(tf.Module):
+  """Updates an actor-critic network with the PPO-clip objective (Schulman et al. 2017, eq. 9).
+
+  One call to `update` is one iteration of Algorithm 1 after the rollout: GAE advantages and
+  value targets are computed on the whole [T, B] rollout, then K epochs of shuffled minibatches
+  are run, every step of which is executed under `strategy.run` on each replica's shard of the
+  batch, with per-example losses averaged over the global minibatch size, gradients summed
+  across replicas, clipped by global norm and applied by Adam. The whole loop is one graph.
+
+  Args:
+    network: an `ActorCritic` (observations -> (distribution, value)), built in strategy scope.
+    optimizer: a Keras optimizer built in strategy scope.
+    config: the `PPOConfig`.
+    strategy: the `tf.distribute.Strategy` the variables were created under.
+    seed: seeds minibatch shuffling.
+    observation_normalizer: running observation statistics shared with the actor, or None.
+  """
+
+  def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
+               config: config_lib.PPOConfig, strategy: tf.distribute.Strategy, seed: int,
+               observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
+    super().__init__(name='ppo_learner')
+    replicas = strategy.num_replicas_in_sync
+    if config.minibatch_size % replicas or config.batch_size % replicas:
+      raise ValueError(f'--minibatch_size={config.minibatch_size}: must be a multiple of the '
+                       f'number of replicas ({replicas})')
+    self._network = network
+    self._optimizer = optimizer
+    self._config = config
+    self._strategy = strategy
+    self._normalizer = observation_normalizer
+    self._seed = tf.constant(seed, tf.int64)
+    with strategy.scope():
+      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+      self._optimizer.build(network.trainable_variables)
+
+  @property
+  def optimizer(self) -> tf.keras.optimizers.Optimizer:
+    return self._optimizer
+
+  def update(self, rollout: rollout_lib.Rollout, progress: float) -> Dict[str, tf.Tensor]:
+    """Runs K epochs over `rollout` and returns the mean training diagnostics.
+
+    Args:
+      rollout: a [T, B] `Rollout` collected with the current parameters.
+      progress: fraction of the run done, in [0, 1]; drives linear annealing.
+
+    Returns:
+      A flat dict of scalars: loss, policy_loss, value_loss, entropy, approx_kl, clip_fraction,
+      ratio, grad_norm, explained_variance, learning_rate, clip_epsilon.
+    """
+    return self._update(rollout, tf.constant(progress, tf.float32))
+
+  @tf.function
+  def _update(self, rollout: rollout_lib.Rollout, progress: tf.Tensor) -> Dict[str, tf.Tensor]:
+    config = self._config
+    learning_rate = config.learning_rate * (
+        1.0 - progress if config.anneal_learning_rate else 1.0)
+    epsilon = config.clip_epsilon * (1.0 - progress if config.anneal_clip_epsilon else 1.0)
+    self._optimizer.learning_rate.assign(learning_rate)
+
+    batch = self._make_batch(rollout)
+    seed = tf.stack([self._seed, self.num_updates])
+    per_replica = self._strategy.experimental_distribute_values_from_function(
+        lambda ctx: tf.nest.map_structure(
+            lambda x: _shard(x, ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync), batch))
+    metrics = self._strategy.run(self._replica_update, args=(per_replica, epsilon, seed))
+    metrics = {k: self._strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+               for k, v in metrics.items()}
+    if self._normalizer is not None:
+      # Statistics move after the update, so the update sees the ones the actor used.
+      self._normalizer.update(rollout.observation)
+    self.num_updates.assign_add(1)
+
+    returns, values = batch.value_target, batch.old_value
+    metrics['explained_variance'] = 1.0 - tf.math.reduce_variance(returns - values) / (
+        tf.math.reduce_variance(returns) + 1e-8)
+    metrics['learning_rate'] = tf.convert_to_tensor(learning_rate)
+    metrics['clip_epsilon'] = tf.convert_to_tensor(epsilon)
+    return metrics
+
+  def _make_batch(self, rollout: rollout_lib.Rollout) -> _Batch:
+    config = self._config
+    discounts = config.discount * (1.0 - rollout.terminated)
+    advantages = losses.returns.generalized_advantage_estimation(
+        rollout.reward, discounts, rollout.value, rollout.bootstrap_value,
+        lambda_=config.gae_lambda, truncations=rollout.truncated,
+        truncation_values=rollout.truncation_value)
+    value_targets = advantages + rollout.value
+    if config.normalize_advantages:
+      mean, variance = tf.nn.moments(advantages, axes=[0, 1])
+      advantages = (advantages - mean) / (tf.sqrt(variance) + 1e-8)
+    flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+    return _Batch(
+        observation=flat(rollout.observation), action=flat(rollout.action),
+        log_mu=flat(rollout.log_prob), advantage=flat(advantages),
+        value_target=flat(value_targets), old_value=flat(rollout.value))
+
+  def _replica_update(self, batch: _Batch, epsilon: tf.Tensor,
+                      seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """K epochs of minibatch steps on this replica's shard."""
+    config = self._config
+    context = tf.distribute.get_replica_context()
+    replicas = self._strategy.num_replicas_in_sync
+    local_minibatch = config.minibatch_size // replicas
+    num_minibatches = config.batch_size // config.minibatch_size
+    local_size = config.batch_size // replicas
+    replica_id = tf.cast(context.replica_id_in_sync_group, tf.int64)
+
+    totals = {name: tf.constant(0.0) for name in _METRICS}
+    for epoch in tf.range(config.num_epochs, dtype=tf.int64):
+      epoch_seed = tf.stack([seed[0], (seed[1] * config.num_epochs + epoch) * replicas
+                             + replica_id])
+      order = tf.argsort(tf.random.stateless_uniform([local_size], seed=epoch_seed))
+      for i in tf.range(num_minibatches):
+        indices = order[i * local_minibatch:(i + 1) * local_minibatch]
+        minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
+        step_metrics = self._minibatch_step(minibatch, epsilon, context)
+        totals = {k: totals[k] + step_metrics[k] for k in totals}
+    steps = float(config.num_epochs * num_minibatches)
+    return {k: v / steps for k, v in totals.items()}
+
+  def _minibatch_step(self, minibatch: _Batch, epsilon: tf.Tensor,
+                      context: tf.distribute.ReplicaContext) -> Dict[str, tf.Tensor]:
+    config = self._config
+    mean = lambda x: tf.nn.compute_average_loss(
+        x, global_batch_size=config.minibatch_size)
+    variables = self._network.trainable_variables
+    observation = minibatch.observation
+    if self._normalizer is not None:
+      observation = self._normalizer.normalize(observation)
+    with tf.GradientTape() as tape:
+      distribution, value = self._network(observation)
+      log_pi = distribution.log_prob(minibatch.action)
+      policy = losses.trust_region.clipped_surrogate_loss(
+          log_pi, minibatch.log_mu, minibatch.advantage, epsilon=epsilon)
+      if config.value_clip_epsilon > 0:
+        critic = losses.value.value_loss(
+            value, minibatch.value_target, old_values=minibatch.old_value,
+            clip_epsilon=config.value_clip_epsilon)
+      else:
+        critic = losses.value.value_loss(value, minibatch.value_target)
+      entropy = losses.policy_gradient.entropy_loss(distribution.entropy())
+      per_example = (policy.loss + config.value_coef * critic.loss
+                     + config.entropy_coef * entropy.loss)
+      loss = mean(per_example)
+    gradients = tape.gradient(loss, variables)
+    # Sum across replicas first, so the norm clipped is the one of the global gradient.
+    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    grad_norm = tf.linalg.global_norm(gradients)
+    if config.max_grad_norm > 0:
+      gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm,
+                                            use_norm=grad_norm)
+    self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    replica_share = 1.0 / self._strategy.num_replicas_in_sync
+    return {
+        'loss': loss,
+        'policy_loss': mean(policy.loss),
+        'value_loss': mean(critic.loss),
+        'entropy': mean(entropy.extra.entropy),
+        'approx_kl': mean(policy.extra.approx_kl),
+        'clip_fraction': mean(policy.extra.clip_fraction),
+        'ratio': mean(policy.extra.ratio),
+        'grad_norm': grad_norm * replica_share,
+    }
+
+
+_METRICS = ('loss', 'policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clip_fraction', 'ratio',
+            'grad_norm')
+
+
+def _shard(x: tf.Tensor, replica: int, replicas: int) -> tf.Tensor:
+  """The `replica`-th of `replicas` equal contiguous slices along the first axis."""
+  if replicas == 1:
+    return x
+  size = tf.shape(x)[0] // replicas
+  return x[replica * size:(replica + 1) * size]

@@ -1,0 +1,112 @@
+"""Flags shared by every launcher, and flags generated from an agent's config dataclass."""
+
+import dataclasses
+import os
+import sys
+import typing
+from typing import Any, Dict, Mapping, Optional
+
+from absl import flags
+
+from agents.common import config as config_lib
+from agents.common import distribute
+from agents.common import on_policy
+
+
+def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, flags.FlagHolder]:
+  """Defines --env, --num_steps, --seed, --logdir, --strategy, --eval_episodes and friends."""
+  return dict(
+      env=flags.DEFINE_string('env', default_env, 'Gymnasium environment id.'),
+      num_steps=flags.DEFINE_integer('num_steps', default_num_steps,
+                                     'Environment steps to train for.'),
+      seed=flags.DEFINE_integer('seed', 0, 'Random seed (environments, networks, sampling).'),
+      logdir=flags.DEFINE_string(
+          'logdir', None, 'Output directory (default runs/<agent>/<env>/seed<seed>); '
+          're-running with the same logdir resumes from its last checkpoint.'),
+      strategy=flags.DEFINE_enum('strategy', 'default', distribute.STRATEGIES,
+                                 'tf.distribute strategy.'),
+      tpu=flags.DEFINE_string('tpu', '', 'TPU name or address for --strategy=tpu.'),
+      logical_cpus=flags.DEFINE_integer(
+          'logical_cpus', 0, 'Split the CPU into this many logical devices (e.g. 2 for '
+          '--strategy=mirrored without GPUs); 0 leaves the devices alone.'),
+      eval_episodes=flags.DEFINE_integer('eval_episodes', 10,
+                                         'Episodes of each deterministic evaluation.'),
+      eval_every=flags.DEFINE_integer('eval_every', 10_000,
+                                      'Evaluate every this many env steps (0: only at the end).'),
+      checkpoint_every=flags.DEFINE_integer('checkpoint_every', 10_000,
+                                            'Checkpoint every this many env steps.'),
+      log_every=flags.DEFINE_integer('log_every', 1_000, 'Log every this many env steps.'),
+      tuned=flags.DEFINE_bool('tuned', False, 'Start from the settings tuned for --env (see the '
+                              "agent's config.py); explicitly given flags still win."),
+      deterministic_ops=flags.DEFINE_bool(
+          'deterministic_ops', True, 'Enable TF op determinism (same seed, same result on CPU).'),
+  )
+
+
+def define_config_flags(config_cls) -> Dict[str, flags.FlagHolder]:
+  """Defines one flag per field of a config dataclass, documented by its docstring."""
+  docs = config_lib.field_docs(config_cls)
+  hints = typing.get_type_hints(config_cls)
+  holders = {}
+  for field in dataclasses.fields(config_cls):
+    name, default, hint = field.name, field.default, hints[field.name]
+    help_text = docs.get(name, name)
+    if hint is bool:
+      holders[name] = flags.DEFINE_bool(name, default, help_text)
+    elif hint is int:
+      holders[name] = flags.DEFINE_integer(name, default, help_text)
+    elif hint is float:
+      holders[name] = flags.DEFINE_float(name, default, help_text)
+    elif hint is str:
+      holders[name] = flags.DEFINE_string(name, default, help_text)
+    elif typing.get_origin(hint) is tuple:
+      holders[name] = flags.DEFINE_list(name, [str(v) for v in default], help_text)
+    else:
+      raise TypeError(f'define_config_flags: unsupported type {hint} of {config_cls}.{name}')
+  return holders
+
+
+def build_config(config_cls, holders: Mapping[str, flags.FlagHolder],
+                 tuned: Optional[Mapping[str, Any]] = None):
+  """The config from its flags: defaults, then `tuned` values, then flags given explicitly.
+
+  Raises:
+    ConfigError: for an invalid value (the message names the flag).
+  """
+  hints = typing.get_type_hints(config_cls)
+  values = dict(tuned or {})
+  for name, holder in holders.items():
+    if holder.present or name not in values:
+      value = holder.value
+      if typing.get_origin(hints[name]) is tuple:
+        try:
+          value = tuple(int(v) for v in value)
+        except ValueError:
+          raise config_lib.ConfigError(name, ','.join(value), 'must be integers') from None
+      values[name] = value
+  return config_cls(**values)
+
+
+def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> on_policy.RunSettings:
+  """Validated `RunSettings` from the shared flags (raises ValueError naming the flag)."""
+  values = {k: holders[k].value for k in ('num_steps', 'seed', 'eval_episodes', 'eval_every',
+                                          'checkpoint_every', 'log_every')}
+  for name in ('num_steps', 'eval_episodes', 'checkpoint_every', 'log_every'):
+    if values[name] < 1:
+      raise config_lib.ConfigError(name, values[name], 'must be >= 1')
+  for name in ('seed', 'eval_every'):
+    if values[name] < 0:
+      raise config_lib.ConfigError(name, values[name], 'must be >= 0')
+  if holders['logical_cpus'].value < 0:
+    raise config_lib.ConfigError('logical_cpus', holders['logical_cpus'].value, 'must be >= 0')
+  env_id = holders['env'].value
+  logdir = holders['logdir'].value or os.path.join('runs', agent, env_id,
+                                                   f'seed{values["seed"]}')
+  return on_policy.RunSettings(agent=agent, env_id=env_id, logdir=logdir,
+                               strategy=holders['strategy'].value, **values)
+
+
+def fail(message: str) -> None:
+  """Prints one line to stderr and exits with status 2 (bad usage), before any work."""
+  print(f'error: {message}', file=sys.stderr, flush=True)
+  sys.exit(2)
