@@ -145,6 +145,7 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
     print(f'\nInterrupted: saved {path} at {int(env_steps.numpy()):,} env steps; rerun the same '
           'command to resume.', flush=True)
     raise
+  train_time_s = time.time() - start
   step = int(env_steps.numpy())
   checkpointer.save(step)
   result = _evaluate(agent, settings)
@@ -157,6 +158,7 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
       'episodes': int(len(result.returns)),
       'returns': [float(r) for r in result.returns],
       'wall_time_s': time.time() - start,
+      'train_time_s': train_time_s,
       'first_iteration_s': first_iteration_s,
       'resumed_from': restored,
   }

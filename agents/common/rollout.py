@@ -1,8 +1,9 @@
 """On-policy rollouts: T steps of B environments into one time-major [T, B] batch."""
 
-from typing import List, NamedTuple, Protocol, Tuple
+from typing import List, NamedTuple, Optional, Protocol, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from agents.common import environments
 
@@ -23,32 +24,33 @@ class Rollout(NamedTuple):
     truncation_value: [T, B] V of the true final observation where `truncated`, else 0.
     bootstrap_value: [B] V(s_T), the value of the observation after the last step.
   """
-  observation: np.ndarray
-  action: np.ndarray
-  reward: np.ndarray
-  terminated: np.ndarray
-  truncated: np.ndarray
-  log_prob: np.ndarray
-  value: np.ndarray
-  truncation_value: np.ndarray
-  bootstrap_value: np.ndarray
+  observation: tf.Tensor
+  action: tf.Tensor
+  reward: tf.Tensor
+  terminated: tf.Tensor
+  truncated: tf.Tensor
+  log_prob: tf.Tensor
+  value: tf.Tensor
+  truncation_value: tf.Tensor
+  bootstrap_value: tf.Tensor
 
 
 class Actor(Protocol):
-  """What the collector needs from an actor."""
+  """What the collector needs from an actor: graph-callable functions of observation batches."""
 
-  def step(self, observation) -> Tuple:
-    """Returns (action, log_prob, value) tensors for a batch of observations."""
+  def step(self, observation) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Returns (action, log_prob, value) for observations [B, ...]."""
 
-  def value(self, observation):
-    """Returns V(observation) for a batch of observations."""
+  def value(self, observation) -> tf.Tensor:
+    """Returns V(observation) [B] for observations [B, ...]."""
 
 
 class RolloutCollector:
   """Steps a `VectorEnv` with an actor and returns [T, B] rollouts, continuing across calls.
 
-  Buffers are allocated once and reused: copy a rollout before collecting the next one if you
-  keep it.
+  The T-step loop is one `tf.function`: the actor runs in the graph and the environments are
+  stepped through `tf.numpy_function`, so a rollout costs one Python-to-TF call instead of T.
+  Episodes that finish are reported by `collect` (their undiscounted returns and lengths).
   """
 
   def __init__(self, env: environments.VectorEnv, actor: Actor, num_steps: int):
@@ -57,50 +59,64 @@ class RolloutCollector:
     self._env = env
     self._actor = actor
     self._num_steps = num_steps
-    self._observation = None
     obs_spec, act_spec = env.observation_spec(), env.action_spec()
-    t, b = num_steps, env.num_envs
-    self._buffers = Rollout(
-        observation=np.zeros((t, b) + obs_spec.shape, obs_spec.dtype),
-        action=np.zeros((t, b) + act_spec.shape, act_spec.dtype),
-        reward=np.zeros((t, b), np.float32),
-        terminated=np.zeros((t, b), np.float32),
-        truncated=np.zeros((t, b), np.float32),
-        log_prob=np.zeros((t, b), np.float32),
-        value=np.zeros((t, b), np.float32),
-        truncation_value=np.zeros((t, b), np.float32),
-        bootstrap_value=np.zeros((b,), np.float32))
+    self._obs_shape = (env.num_envs,) + tuple(obs_spec.shape)
+    self._obs_dtype = tf.as_dtype(np.dtype(obs_spec.dtype))
+    self._act_dtype = tf.as_dtype(np.dtype(act_spec.dtype))
+    self._observation = tf.Variable(tf.zeros(self._obs_shape, self._obs_dtype),
+                                    trainable=False, name='observation')
+    self._finished: List[Tuple[float, int]] = []
+    self._needs_reset = True
+    self._collect = tf.function(self._collect_graph)
 
-  def reset(self, seed=None) -> None:
+  def reset(self, seed: Optional[int] = None) -> None:
     """Starts new episodes in every env (`seed` as in `VectorEnv.reset`)."""
-    self._observation = self._env.reset(seed)
+    self._observation.assign(self._env.reset(seed))
+    self._finished = []
+    self._needs_reset = False
 
   def collect(self) -> Tuple[Rollout, List[float], List[int]]:
     """Runs `num_steps` steps; returns the rollout and the returns/lengths of finished episodes."""
-    if self._observation is None:
+    if self._needs_reset:
       self.reset()
-    buf = self._buffers
-    buf.truncation_value.fill(0.0)
-    episode_returns, episode_lengths = [], []
-    observation = self._observation
-    for t in range(self._num_steps):
+    rollout = self._collect()
+    finished, self._finished = self._finished, []
+    returns = [r for r, _ in finished]
+    lengths = [n for _, n in finished]
+    return rollout, returns, lengths
+
+  def _env_step(self, action: np.ndarray):
+    step = self._env.step(action)
+    if step.episode_returns.size:
+      self._finished.extend(zip(step.episode_returns.tolist(), step.episode_lengths.tolist()))
+    return (step.observation, step.reward, step.terminated.astype(np.float32),
+            step.truncated.astype(np.float32), step.final_observation)
+
+  def _collect_graph(self) -> Rollout:
+    num_envs = self._obs_shape[0]
+    arrays = [tf.TensorArray(dtype, size=self._num_steps, element_shape=shape)
+              for dtype, shape in [
+                  (self._obs_dtype, self._obs_shape), (self._act_dtype, None),
+                  (tf.float32, [num_envs]), (tf.float32, [num_envs]), (tf.float32, [num_envs]),
+                  (tf.float32, [num_envs]), (tf.float32, [num_envs]), (tf.float32, [num_envs])]]
+    observation = self._observation.read_value()
+    for t in tf.range(self._num_steps):
       action, log_prob, value = self._actor.step(observation)
-      action = action.numpy()
-      buf.observation[t] = observation
-      buf.action[t] = action
-      buf.log_prob[t] = log_prob.numpy()
-      buf.value[t] = value.numpy()
-      step = self._env.step(action)
-      buf.reward[t] = step.reward
-      buf.terminated[t] = step.terminated
-      buf.truncated[t] = step.truncated
-      if step.truncated.any():
-        index = np.flatnonzero(step.truncated)
-        buf.truncation_value[t, index] = self._actor.value(step.final_observation[index]).numpy()
-      if step.episode_returns.size:
-        episode_returns.extend(step.episode_returns.tolist())
-        episode_lengths.extend(step.episode_lengths.tolist())
-      observation = step.observation
-    buf.bootstrap_value[:] = self._actor.value(observation).numpy()
-    self._observation = observation
-    return buf, episode_returns, episode_lengths
+      next_observation, reward, terminated, truncated, final_observation = tf.numpy_function(
+          self._env_step, [action],
+          [self._obs_dtype, tf.float32, tf.float32, tf.float32, self._obs_dtype])
+      next_observation.set_shape(self._obs_shape)
+      final_observation.set_shape(self._obs_shape)
+      for x in (reward, terminated, truncated):
+        x.set_shape([num_envs])
+      truncation_value = tf.cond(
+          tf.reduce_any(truncated > 0),
+          lambda: truncated * self._actor.value(final_observation),  # pylint: disable=cell-var-from-loop
+          lambda: tf.zeros([num_envs]))
+      step_values = (observation, action, reward, terminated, truncated, log_prob, value,
+                     truncation_value)
+      arrays = [a.write(t, x) for a, x in zip(arrays, step_values)]
+      observation = next_observation
+    self._observation.assign(observation)
+    stacked = [a.stack() for a in arrays]
+    return Rollout(*stacked, bootstrap_value=self._actor.value(observation))

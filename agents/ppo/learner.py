@@ -55,6 +55,11 @@ class PPOLearner(tf.Module):
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
       self._optimizer.build(network.trainable_variables)
+    # With one replica the whole K-epoch loop (Adam included) is compiled by XLA as one program;
+    # across replicas the gradient all-reduce stays outside XLA.
+    self._replica_update_fn = self._replica_update
+    if replicas == 1:
+      self._replica_update_fn = tf.function(self._replica_update, jit_compile=True)
 
   @property
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
@@ -86,7 +91,7 @@ class PPOLearner(tf.Module):
     per_replica = self._strategy.experimental_distribute_values_from_function(
         lambda ctx: tf.nest.map_structure(
             lambda x: _shard(x, ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync), batch))
-    metrics = self._strategy.run(self._replica_update, args=(per_replica, epsilon, seed))
+    metrics = self._strategy.run(self._replica_update_fn, args=(per_replica, epsilon, seed))
     metrics = {k: self._strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                for k, v in metrics.items()}
     if self._normalizer is not None:
@@ -144,10 +149,24 @@ class PPOLearner(tf.Module):
 
   def _minibatch_step(self, minibatch: _Batch, epsilon: tf.Tensor,
                       context: tf.distribute.ReplicaContext) -> Dict[str, tf.Tensor]:
+    """One Adam step on a minibatch: the global gradient, clipped, applied once per replica."""
     config = self._config
-    mean = lambda x: tf.nn.compute_average_loss(
-        x, global_batch_size=config.minibatch_size)
     variables = self._network.trainable_variables
+    gradients, metrics = self._loss_and_gradients(minibatch, epsilon)
+    # Sum across replicas first, so the norm clipped is the one of the global gradient.
+    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    grad_norm = tf.linalg.global_norm(gradients)
+    if config.max_grad_norm > 0:
+      gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm,
+                                            use_norm=grad_norm)
+    self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    metrics['grad_norm'] = grad_norm / self._strategy.num_replicas_in_sync
+    return metrics
+
+  def _loss_and_gradients(self, minibatch: _Batch, epsilon: tf.Tensor):
+    """This replica's share of the loss gradient, and its share of the diagnostics."""
+    config = self._config
+    mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=config.minibatch_size)
     observation = minibatch.observation
     if self._normalizer is not None:
       observation = self._normalizer.normalize(observation)
@@ -166,16 +185,8 @@ class PPOLearner(tf.Module):
       per_example = (policy.loss + config.value_coef * critic.loss
                      + config.entropy_coef * entropy.loss)
       loss = mean(per_example)
-    gradients = tape.gradient(loss, variables)
-    # Sum across replicas first, so the norm clipped is the one of the global gradient.
-    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-    grad_norm = tf.linalg.global_norm(gradients)
-    if config.max_grad_norm > 0:
-      gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm,
-                                            use_norm=grad_norm)
-    self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
-    replica_share = 1.0 / self._strategy.num_replicas_in_sync
-    return {
+    gradients = tape.gradient(loss, self._network.trainable_variables)
+    metrics = {
         'loss': loss,
         'policy_loss': mean(policy.loss),
         'value_loss': mean(critic.loss),
@@ -183,8 +194,8 @@ class PPOLearner(tf.Module):
         'approx_kl': mean(policy.extra.approx_kl),
         'clip_fraction': mean(policy.extra.clip_fraction),
         'ratio': mean(policy.extra.ratio),
-        'grad_norm': grad_norm * replica_share,
     }
+    return gradients, metrics
 
 
 _METRICS = ('loss', 'policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clip_fraction', 'ratio',

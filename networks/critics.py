@@ -1,0 +1,275 @@
+"""Critics and actors for off-policy continuous control (DDPG, TD3, SAC, D4PG).
+
+All critics take `observations [B, O]` and `actions [B, A]` (any shared leading
+dims work) and concatenate them before an MLP, as in Fujimoto et al. 2018
+(TD3, arXiv:1802.09477) and Haarnoja et al. 2018 (SAC, arXiv:1801.01290).
+"""
+
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+from networks import heads
+from networks.torso import MLP
+from networks.torso import dummy_observation
+from networks.torso import make_torso
+from networks.torso import orthogonal
+
+
+def _concat(observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+  return tf.concat([tf.cast(observations, tf.float32),
+                    tf.cast(actions, tf.float32)], axis=-1)
+
+
+class QNetwork(tf.keras.layers.Layer):
+  """Action-value critic `Q(s, a) = w^T MLP([s, a]) + b`.
+
+  Hidden layers: orthogonal gain sqrt(2); output layer: orthogonal gain 1.0.
+
+  Call args:
+    observations: `[..., O]`.
+    actions: `[..., A]`.
+
+  Returns:
+    `[...]` Q-values.
+  """
+
+  def __init__(self,
+               hidden_sizes: Sequence[int] = (256, 256),
+               activation: str = 'relu',
+               name: Optional[str] = None):
+    """Creates the critic.
+
+    Args:
+      hidden_sizes: MLP widths.
+      activation: MLP activation.
+      name: Keras layer name.
+    """
+    super().__init__(name=name)
+    self._torso = MLP(hidden_sizes, activation=activation, name='torso')
+    self._head = heads.ValueHead(name='q_value')
+
+  def call(self, observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+    return self._head(self._torso(_concat(observations, actions)))
+
+
+class TwinQNetwork(tf.keras.layers.Layer):
+  """Two independent Q networks (clipped double Q-learning, TD3 / SAC).
+
+  Call args:
+    observations: `[..., O]`.
+    actions: `[..., A]`.
+
+  Returns:
+    `(q1, q2)`, each `[...]`; the networks share no variables.
+  """
+
+  def __init__(self,
+               hidden_sizes: Sequence[int] = (256, 256),
+               activation: str = 'relu',
+               name: Optional[str] = None):
+    """Creates both critics with the same architecture, separate weights."""
+    super().__init__(name=name)
+    self.q1_network = QNetwork(hidden_sizes, activation, name='q1')
+    self.q2_network = QNetwork(hidden_sizes, activation, name='q2')
+
+  def call(self, observations: tf.Tensor,
+           actions: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    return (self.q1_network(observations, actions),
+            self.q2_network(observations, actions))
+
+
+class DistributionalQ(NamedTuple):
+  """Output of `DistributionalQNetwork`.
+
+  Attributes:
+    logits: `[..., N]` unnormalised log-probabilities of the return atoms.
+    support: `[N]` atom locations `linspace(v_min, v_max, N)`.
+  """
+  logits: tf.Tensor
+  support: tf.Tensor
+
+  def q_values(self) -> tf.Tensor:
+    """Expected return `sum_i softmax(logits)_i z_i`, shape `[...]`."""
+    return tf.reduce_sum(tf.nn.softmax(self.logits) * self.support, axis=-1)
+
+
+class DistributionalQNetwork(tf.keras.layers.Layer):
+  """Categorical return distribution `Z(s, a)` on a fixed support (D4PG).
+
+  `p(s, a) = softmax(W MLP([s, a]) + b)` over atoms `z_i = linspace(v_min,
+  v_max, num_atoms)` (Bellemare et al. 2017, C51, arXiv:1707.06887;
+  Barth-Maron et al. 2018, D4PG, arXiv:1804.08617).
+
+  Call args:
+    observations: `[..., O]`.
+    actions: `[..., A]`.
+
+  Returns:
+    `DistributionalQ(logits [..., num_atoms], support [num_atoms])`.
+  """
+
+  def __init__(self,
+               num_atoms: int = 51,
+               v_min: float = -150.0,
+               v_max: float = 150.0,
+               hidden_sizes: Sequence[int] = (256, 256),
+               activation: str = 'relu',
+               name: Optional[str] = None):
+    """Creates the critic.
+
+    Args:
+      num_atoms: number of atoms `N` (>= 2).
+      v_min: smallest atom.
+      v_max: largest atom (> v_min).
+      hidden_sizes: MLP widths.
+      activation: MLP activation.
+      name: Keras layer name.
+    """
+    super().__init__(name=name)
+    if num_atoms < 2 or not v_max > v_min:
+      raise ValueError('DistributionalQNetwork: need num_atoms >= 2 and '
+                       f'v_max > v_min, got {num_atoms}, {v_min}, {v_max}.')
+    self.num_atoms = int(num_atoms)
+    self.v_min = float(v_min)
+    self.v_max = float(v_max)
+    self._torso = MLP(hidden_sizes, activation=activation, name='torso')
+    self._logits = tf.keras.layers.Dense(
+        self.num_atoms, kernel_initializer=orthogonal(1.0),
+        bias_initializer='zeros', name='logits')
+
+  @property
+  def support(self) -> tf.Tensor:
+    """`[num_atoms]` float32 atom locations."""
+    return tf.linspace(self.v_min, self.v_max, self.num_atoms)
+
+  def call(self, observations: tf.Tensor,
+           actions: tf.Tensor) -> DistributionalQ:
+    logits = self._logits(self._torso(_concat(observations, actions)))
+    return DistributionalQ(logits=logits, support=self.support)
+
+
+class DeterministicActor(tf.keras.Model):
+  """Deterministic policy `mu(s) = mid + half_range * tanh(W MLP(s) + b)`.
+
+  Call args:
+    observations: `[B, ...]`.
+
+  Returns:
+    `[B, A]` actions inside the action bounds.
+  """
+
+  def __init__(self, torso: tf.keras.layers.Layer,
+               head: heads.DeterministicHead, name: Optional[str] = None):
+    """Creates the actor from a torso and a `heads.DeterministicHead`."""
+    super().__init__(name=name)
+    self.torso = torso
+    self.head = head
+
+  def call(self, observations: tf.Tensor) -> tf.Tensor:
+    return self.head(self.torso(observations))
+
+
+def _check_continuous(action_spec, caller: str):
+  if (not isinstance(action_spec, specs.BoundedArray) or
+      isinstance(action_spec, specs.DiscreteArray) or
+      len(action_spec.shape) != 1 or
+      not np.issubdtype(action_spec.dtype, np.floating)):
+    raise ValueError(f'{caller}: expected a rank-1 float BoundedArray action '
+                     f'spec, got {action_spec!r}.')
+
+
+def _dummy_inputs(observation_spec, action_spec):
+  observation = dummy_observation(observation_spec)
+  action = tf.zeros((1,) + tuple(action_spec.shape), tf.float32)
+  return observation, action
+
+
+def _check_observation(observation_spec, caller: str):
+  if (not isinstance(observation_spec, specs.Array) or
+      len(observation_spec.shape) != 1):
+    raise ValueError(f'{caller}: expected a rank-1 dm_env.specs.Array '
+                     f'observation spec, got {observation_spec!r}.')
+
+
+def make_deterministic_actor(observation_spec: specs.Array,
+                             action_spec: specs.BoundedArray,
+                             hidden_sizes: Sequence[int] = (256, 256),
+                             activation: str = 'relu') -> DeterministicActor:
+  """Builds a `DeterministicActor` (DDPG/TD3) with its variables created.
+
+  Args:
+    observation_spec: a single `dm_env.specs.Array` (higher ranks flattened).
+    action_spec: rank-1 float `BoundedArray`; its bounds set the tanh scaling.
+    hidden_sizes: MLP widths.
+    activation: MLP activation.
+
+  Returns:
+    A built actor mapping `[B, *obs_shape]` to `[B, A]` actions.
+  """
+  _check_continuous(action_spec, 'make_deterministic_actor')
+  low, high = heads.action_bounds(action_spec)
+  actor = DeterministicActor(
+      make_torso(observation_spec, hidden_sizes, activation,
+                              name='torso'),
+      heads.DeterministicHead(low, high, name='action_head'),
+      name='deterministic_actor')
+  actor(dummy_observation(observation_spec))
+  return actor
+
+
+def make_q_network(observation_spec: specs.Array,
+                   action_spec: specs.BoundedArray,
+                   hidden_sizes: Sequence[int] = (256, 256),
+                   activation: str = 'relu',
+                   twin: bool = False):
+  """Builds a `QNetwork` (or `TwinQNetwork` if `twin`) with variables created.
+
+  Args:
+    observation_spec: rank-1 `dm_env.specs.Array`.
+    action_spec: rank-1 float `BoundedArray`.
+    hidden_sizes: MLP widths.
+    activation: MLP activation.
+    twin: build two independent critics.
+
+  Returns:
+    A built critic mapping `([B, O], [B, A])` to `[B]` (or a pair of `[B]`).
+  """
+  _check_observation(observation_spec, 'make_q_network')
+  _check_continuous(action_spec, 'make_q_network')
+  cls = TwinQNetwork if twin else QNetwork
+  critic = cls(hidden_sizes, activation, name='twin_q' if twin else 'q')
+  critic(*_dummy_inputs(observation_spec, action_spec))
+  return critic
+
+
+def make_distributional_q_network(observation_spec: specs.Array,
+                                  action_spec: specs.BoundedArray,
+                                  num_atoms: int = 51,
+                                  v_min: float = -150.0,
+                                  v_max: float = 150.0,
+                                  hidden_sizes: Sequence[int] = (256, 256),
+                                  activation: str = 'relu'
+                                 ) -> DistributionalQNetwork:
+  """Builds a `DistributionalQNetwork` (D4PG) with variables created.
+
+  Args:
+    observation_spec: rank-1 `dm_env.specs.Array`.
+    action_spec: rank-1 float `BoundedArray`.
+    num_atoms: number of atoms.
+    v_min: smallest atom.
+    v_max: largest atom.
+    hidden_sizes: MLP widths.
+    activation: MLP activation.
+
+  Returns:
+    A built critic mapping `([B, O], [B, A])` to `DistributionalQ`.
+  """
+  _check_observation(observation_spec, 'make_distributional_q_network')
+  _check_continuous(action_spec, 'make_distributional_q_network')
+  critic = DistributionalQNetwork(num_atoms, v_min, v_max, hidden_sizes,
+                                  activation, name='distributional_q')
+  critic(*_dummy_inputs(observation_spec, action_spec))
+  return critic

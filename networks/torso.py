@@ -1,0 +1,107 @@
+"""Torsos: feature extractors shared by policy heads and critics.
+
+Also the small spec helpers the network factories share (`make_torso`,
+`dummy_observation`).
+"""
+
+from typing import Optional, Sequence
+
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+
+def orthogonal(gain: float) -> tf.keras.initializers.Initializer:
+  """Returns a fresh orthogonal kernel initializer with the given gain.
+
+  A new instance per layer, so unseeded Keras initializers do not hand out
+  identical matrices to every layer (Saxe et al. 2013, arXiv:1312.6120; the
+  gains sqrt(2) / 0.01 / 1.0 follow the PPO implementation details of
+  Engstrom et al. 2020, arXiv:2005.12729).
+  """
+  return tf.keras.initializers.Orthogonal(gain=gain)
+
+
+class MLP(tf.keras.layers.Layer):
+  """Multi-layer perceptron torso: `h = act(W_k ... act(W_1 x + b_1) ... + b_k)`.
+
+  Every Dense layer has an orthogonal kernel (gain sqrt(2)) and zero bias, and
+  the activation is applied after every layer, including the last one.
+  `hidden_sizes=()` gives the identity (the input, cast to float32).
+
+  Call args:
+    inputs: `[..., D]` features; any number of leading (batch) dims. Integer or
+      float64 inputs are cast to float32.
+
+  Returns:
+    `[..., hidden_sizes[-1]]` float32 features (`[..., D]` if `hidden_sizes=()`).
+  """
+
+  def __init__(self,
+               hidden_sizes: Sequence[int],
+               activation: str = 'tanh',
+               name: Optional[str] = None,
+               gain: float = float(np.sqrt(2.0))):
+    """Creates the MLP.
+
+    Args:
+      hidden_sizes: width of each hidden layer, e.g. `(64, 64)`; `()` for the
+        identity.
+      activation: any Keras activation name or callable, e.g. `'tanh'`, `'relu'`.
+      name: Keras layer name.
+      gain: gain of the orthogonal kernel initializer.
+    """
+    super().__init__(name=name)
+    self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+    self.activation = activation
+    self._layers = [
+        tf.keras.layers.Dense(
+            size,
+            activation=activation,
+            kernel_initializer=orthogonal(gain),
+            bias_initializer='zeros',
+            name=f'dense_{i}') for i, size in enumerate(self.hidden_sizes)
+    ]
+
+  def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    x = tf.cast(inputs, tf.float32)
+    for layer in self._layers:
+      x = layer(x)
+    return x
+
+
+def make_torso(observation_spec: specs.Array,
+               hidden_sizes: Sequence[int],
+               activation: str = 'tanh',
+               name: Optional[str] = None) -> tf.keras.layers.Layer:
+  """An `MLP` for a single array observation spec.
+
+  Rank-1 specs feed the MLP directly; higher-rank specs (`[B, H, W, C]` ...)
+  are flattened to `[B, -1]` first (so they take exactly one batch dim).
+
+  Args:
+    observation_spec: a single `dm_env.specs.Array`.
+    hidden_sizes: MLP widths.
+    activation: MLP activation.
+    name: Keras name of the MLP.
+
+  Returns:
+    A Keras layer mapping observations to `[B, hidden_sizes[-1]]` features.
+
+  Raises:
+    ValueError: if the spec is not a single `dm_env.specs.Array`.
+  """
+  if not isinstance(observation_spec, specs.Array):
+    raise ValueError('make_torso: expected a single dm_env.specs.Array '
+                     f'observation spec, got {observation_spec!r}.')
+  mlp = MLP(hidden_sizes, activation=activation, name=name)
+  if len(observation_spec.shape) == 1:
+    return mlp
+  return tf.keras.Sequential([tf.keras.layers.Flatten(), mlp],
+                             name=None if name is None else name + '_flat')
+
+
+def dummy_observation(observation_spec: specs.Array) -> tf.Tensor:
+  """A `[1, *shape]` zero observation of the spec's dtype, for building."""
+  return tf.zeros((1,) + tuple(observation_spec.shape),
+                  dtype=tf.as_dtype(np.dtype(observation_spec.dtype)))
