@@ -154,6 +154,7 @@ def entropy_loss(entropy) -> LossOutput:
   """
   fn = "entropy_loss"
   entropy = _checks.to_float(fn, "entropy", entropy, None)
+  _checks.check_min_rank(fn, "entropy", entropy, 1, "([T, B] or [B])")
   return LossOutput(loss=-entropy, extra=EntropyExtra(entropy=entropy))
 
 

@@ -215,6 +215,7 @@ def temperature_loss(log_alpha, log_pi, *, target_entropy) -> LossOutput:
   log_alpha = _checks.to_float(fn, "log_alpha", log_alpha, None)
   _checks.check_scalar(fn, "log_alpha", log_alpha)
   log_pi = tf.stop_gradient(_checks.to_float(fn, "log_pi", log_pi, log_alpha.dtype))
+  _checks.check_min_rank(fn, "log_pi", log_pi, 1, "([B] or [T, B])")
   target_entropy = _scalar(fn, "target_entropy", target_entropy, log_alpha.dtype)
   alpha = tf.exp(log_alpha)
   loss = -alpha * (log_pi + target_entropy)

@@ -56,6 +56,7 @@ def value_loss(values, targets, *, old_values=None, clip_epsilon=None,
   """
   fn = "value_loss"
   values = _checks.to_float(fn, "values", values, None)
+  _checks.check_min_rank(fn, "values", values, 1, "([T, B] or [B])")
   targets = tf.stop_gradient(_checks.to_float(fn, "targets", targets, values.dtype))
   _checks.check_rank(fn, "targets", targets,
                      values.shape.rank if values.shape.rank is not None

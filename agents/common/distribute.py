@@ -51,3 +51,8 @@ def split_logical_cpus(count: int) -> None:
   cpu = tf.config.list_physical_devices('CPU')[0]
   tf.config.set_logical_device_configuration(
       cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+
+
+def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
+  """True for the no-op default strategy (no replicas, no cross-device synchronization)."""
+  return type(strategy).__name__ == '_DefaultDistributionStrategy'

@@ -4,6 +4,7 @@ from typing import Dict, NamedTuple, Optional
 
 import tensorflow as tf
 
+from agents.common import distribute
 from agents.common import rollout as rollout_lib
 from agents.common import running_stats
 from agents.ppo import config as config_lib
@@ -55,11 +56,15 @@ class PPOLearner(tf.Module):
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
       self._optimizer.build(network.trainable_variables)
-    # With one replica the whole K-epoch loop (Adam included) is compiled by XLA as one program;
-    # across replicas the gradient all-reduce stays outside XLA.
-    self._replica_update_fn = self._replica_update
-    if replicas == 1:
-      self._replica_update_fn = tf.function(self._replica_update, jit_compile=True)
+    self._num_minibatches = config.batch_size // config.minibatch_size
+    self._num_steps = float(config.num_epochs * self._num_minibatches)
+    # Without a distribution strategy the whole K-epoch loop (Adam included) is one XLA program.
+    # Under a strategy, synchronization points (all-reduce, optimizer) may not sit inside loops
+    # or nested functions of the replica function, so the loop runs in cross-replica context and
+    # each minibatch step is one `strategy.run`.
+    self._fused_epochs = None
+    if distribute.is_default_strategy(strategy):
+      self._fused_epochs = tf.function(self._epochs_in_replica, jit_compile=True)
 
   @property
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
@@ -91,9 +96,10 @@ class PPOLearner(tf.Module):
     per_replica = self._strategy.experimental_distribute_values_from_function(
         lambda ctx: tf.nest.map_structure(
             lambda x: _shard(x, ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync), batch))
-    metrics = self._strategy.run(self._replica_update_fn, args=(per_replica, epsilon, seed))
-    metrics = {k: self._strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-               for k, v in metrics.items()}
+    if self._fused_epochs is not None:
+      metrics = self._strategy.run(self._fused_epochs, args=(per_replica, epsilon, seed))
+    else:
+      metrics = self._epochs_across_replicas(per_replica, epsilon, seed)
     if self._normalizer is not None:
       # Statistics move after the update, so the update sees the ones the actor used.
       self._normalizer.update(rollout.observation)
@@ -123,44 +129,57 @@ class PPOLearner(tf.Module):
         log_mu=flat(rollout.log_prob), advantage=flat(advantages),
         value_target=flat(value_targets), old_value=flat(rollout.value))
 
-  def _replica_update(self, batch: _Batch, epsilon: tf.Tensor,
-                      seed: tf.Tensor) -> Dict[str, tf.Tensor]:
-    """K epochs of minibatch steps on this replica's shard."""
+  def _epochs_in_replica(self, batch: _Batch, epsilon: tf.Tensor,
+                         seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """K epochs of minibatch steps, looping inside the (single) replica."""
+    totals = {name: tf.constant(0.0) for name in _METRICS}
+    for epoch in tf.range(self._config.num_epochs, dtype=tf.int64):
+      for i in tf.range(self._num_minibatches, dtype=tf.int64):
+        step_metrics = self._train_step(batch, epsilon, seed, epoch, i)
+        totals = {k: totals[k] + step_metrics[k] for k in totals}
+    return {k: v / self._num_steps for k, v in totals.items()}
+
+  def _epochs_across_replicas(self, per_replica: _Batch, epsilon: tf.Tensor,
+                              seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """K epochs of minibatch steps, one `strategy.run` per step (cross-replica context)."""
+    totals = {name: tf.constant(0.0) for name in _METRICS}
+    reduce = lambda x: self._strategy.reduce(tf.distribute.ReduceOp.SUM, x, axis=None)
+    for epoch in tf.range(self._config.num_epochs, dtype=tf.int64):
+      for i in tf.range(self._num_minibatches, dtype=tf.int64):
+        step_metrics = self._strategy.run(self._train_step,
+                                          args=(per_replica, epsilon, seed, epoch, i))
+        totals = {k: totals[k] + reduce(step_metrics[k]) for k in totals}
+    return {k: v / self._num_steps for k, v in totals.items()}
+
+  def _train_step(self, batch: _Batch, epsilon: tf.Tensor, seed: tf.Tensor, epoch: tf.Tensor,
+                  index: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """One Adam step on minibatch `index` of `epoch`, drawn from this replica's shard.
+
+    Each replica shuffles its shard with its own stateless seed, so the global minibatch is
+    the union of equal local slices; the gradient is the global one, clipped, applied once.
+    """
     config = self._config
-    context = tf.distribute.get_replica_context()
     replicas = self._strategy.num_replicas_in_sync
     local_minibatch = config.minibatch_size // replicas
-    num_minibatches = config.batch_size // config.minibatch_size
-    local_size = config.batch_size // replicas
+    context = tf.distribute.get_replica_context()
     replica_id = tf.cast(context.replica_id_in_sync_group, tf.int64)
+    epoch_seed = tf.stack([seed[0], (seed[1] * config.num_epochs + epoch) * replicas + replica_id])
+    order = tf.argsort(tf.random.stateless_uniform([config.batch_size // replicas],
+                                                   seed=epoch_seed))
+    indices = order[index * local_minibatch:(index + 1) * local_minibatch]
+    minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
 
-    totals = {name: tf.constant(0.0) for name in _METRICS}
-    for epoch in tf.range(config.num_epochs, dtype=tf.int64):
-      epoch_seed = tf.stack([seed[0], (seed[1] * config.num_epochs + epoch) * replicas
-                             + replica_id])
-      order = tf.argsort(tf.random.stateless_uniform([local_size], seed=epoch_seed))
-      for i in tf.range(num_minibatches):
-        indices = order[i * local_minibatch:(i + 1) * local_minibatch]
-        minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
-        step_metrics = self._minibatch_step(minibatch, epsilon, context)
-        totals = {k: totals[k] + step_metrics[k] for k in totals}
-    steps = float(config.num_epochs * num_minibatches)
-    return {k: v / steps for k, v in totals.items()}
-
-  def _minibatch_step(self, minibatch: _Batch, epsilon: tf.Tensor,
-                      context: tf.distribute.ReplicaContext) -> Dict[str, tf.Tensor]:
-    """One Adam step on a minibatch: the global gradient, clipped, applied once per replica."""
-    config = self._config
     variables = self._network.trainable_variables
     gradients, metrics = self._loss_and_gradients(minibatch, epsilon)
-    # Sum across replicas first, so the norm clipped is the one of the global gradient.
-    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    if replicas > 1:
+      # Sum across replicas first, so the norm clipped is the one of the global gradient.
+      gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
     grad_norm = tf.linalg.global_norm(gradients)
     if config.max_grad_norm > 0:
       gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm,
                                             use_norm=grad_norm)
     self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
-    metrics['grad_norm'] = grad_norm / self._strategy.num_replicas_in_sync
+    metrics['grad_norm'] = grad_norm / replicas
     return metrics
 
   def _loss_and_gradients(self, minibatch: _Batch, epsilon: tf.Tensor):

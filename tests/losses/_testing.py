@@ -16,12 +16,13 @@ def run(fn, *args, jit=False, **kwargs):
   if not jit:
     return fn(*args, **kwargs)
   args = [tf.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args]
-  return tf.function(lambda *a: fn(*a, **kwargs), jit_compile=True)(*args)
+  return tf.function(lambda *a: fn(*a, **kwargs), jit_compile=True, autograph=False)(*args)
 
 
 def with_unknown_dims(fn, specs, **kwargs):
   """`fn` compiled with an input signature whose dims are all `None`, plus XLA."""
-  return tf.function(lambda *a: fn(*a, **kwargs), input_signature=specs, jit_compile=True)
+  return tf.function(lambda *a: fn(*a, **kwargs), input_signature=specs, jit_compile=True,
+                     autograph=False)
 
 
 def spec(rank, dtype=tf.float32):

@@ -51,8 +51,10 @@ class PackageTest(tf.test.TestCase):
                         f"{module}.{name}")
 
   def test_import_pulls_in_no_agent_or_environment_code(self):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(losses.__file__)))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=root)
     result = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
-                            check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": "."})
+                            check=True, env=env)
     self.assertEqual(result.stdout.strip(), "")
 
   def test_readme_example_runs(self):

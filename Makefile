@@ -1,0 +1,34 @@
+# Two commands for a new user (Python 3.11): `make run` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN_FLAGS ?= --env=CartPole-v1 --tuned --num_steps=100000 --seed=0 --logdir=runs/ppo/CartPole-v1/seed0
+
+.PHONY: install run test test-fast benchmark clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+# Sets up .venv, trains PPO on CartPole-v1 (100k steps), prints the final evaluation and the logdir.
+run: install
+	$(BIN)/python -m launchers.ppo $(RUN_FLAGS)
+
+# Sets up .venv and runs the whole test suite on 2 processes.
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+benchmark: install
+	$(BIN)/python -m launchers.benchmark --agent=ppo --env=CartPole-v1 --seeds=0,1,2
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache *.egg-info
