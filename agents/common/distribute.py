@@ -10,6 +10,8 @@ STRATEGIES = ('default', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 def make_strategy(name: str, tpu: Optional[str] = None) -> tf.distribute.Strategy:
   """Builds the `tf.distribute.Strategy` named by `--strategy`.
 
+  Call it outside any `strategy.scope()`.
+
   Args:
     name: 'default' (no distribution), 'one_device' (the first GPU/TPU-less device: GPU:0 if
       present, else CPU:0), 'mirrored' (all local GPUs, or all logical CPUs when there is no GPU),

@@ -37,7 +37,8 @@ def plot_learning_curve(csv_path: str, png_path: str, title: str = '',
   ax.set_ylabel('return')
   ax.set_title(title)
   ax.grid(alpha=0.3)
-  ax.legend(loc='lower right')
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(loc='lower right')
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(png_path)), exist_ok=True)
   fig.savefig(png_path)

@@ -36,10 +36,13 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')
+    scaler = None
+    if config.normalize_rewards:
+      scaler = running_stats.RewardScaler(config.num_envs, config.discount, name='reward_scaler')
     optimizer = tf.keras.optimizers.Adam(
         learning_rate=config.learning_rate, epsilon=config.adam_epsilon)
   learner = learner_lib.PPOLearner(network, optimizer, config, strategy, seed=seed,
-                                   observation_normalizer=normalizer)
+                                   observation_normalizer=normalizer, reward_scaler=scaler)
   actor = actors.PolicyValueActor(network, observation_spec, seed=seed,
                                   observation_normalizer=normalizer)
   return PPOAgent(network, actor, learner, normalizer)

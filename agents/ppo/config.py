@@ -15,7 +15,8 @@ class PPOConfig:
   epsilon = 0.2, and the combined loss of eq. (9) (value coefficient c1, entropy coefficient c2).
   Advantages are GAE (Schulman et al. 2016, arXiv:1506.02438, eq. 16), as in eqs. (11)-(12).
   Not in the paper, common since: gradient clipping by global norm, advantage normalization,
-  optional value clipping and observation normalization (see agents/ppo/README.md).
+  optional value clipping, observation normalization and reward scaling (see
+  agents/ppo/README.md).
 
   Attributes:
     num_envs: N, environments stepped in parallel.
@@ -36,6 +37,7 @@ class PPOConfig:
     max_grad_norm: clip gradients to this global norm (0 disables clipping).
     normalize_advantages: standardize advantages over each batch.
     normalize_observations: standardize observations with running statistics.
+    normalize_rewards: divide rewards by the running std of the discounted return.
     hidden_sizes: hidden layer sizes of the policy and value MLPs.
     activation: activation of the hidden layers.
     shared_torso: one torso for policy and value (else separate networks, as on MuJoCo).
@@ -58,6 +60,7 @@ class PPOConfig:
   max_grad_norm: float = 0.5
   normalize_advantages: bool = True
   normalize_observations: bool = False
+  normalize_rewards: bool = False
   hidden_sizes: Tuple[int, ...] = (64, 64)
   activation: str = 'tanh'
   shared_torso: bool = False
@@ -91,8 +94,10 @@ TUNED: Dict[str, Dict[str, object]] = {
         num_envs=8, num_steps_per_env=32, minibatch_size=256, num_epochs=20, discount=0.98,
         gae_lambda=0.8, entropy_coef=0.0, learning_rate=1e-3, anneal_learning_rate=True,
         clip_epsilon=0.2, anneal_clip_epsilon=True),
-    # RL-Baselines3-Zoo's Pendulum-v1 settings without gSDE.
+    # RL-Baselines3-Zoo's Pendulum-v1 settings (normalized observations and rewards), without
+    # its state-dependent exploration (gSDE).
     'Pendulum-v1': dict(
         num_envs=4, num_steps_per_env=1024, minibatch_size=64, num_epochs=10, discount=0.9,
-        gae_lambda=0.95, entropy_coef=0.0, learning_rate=1e-3, clip_epsilon=0.2),
+        gae_lambda=0.95, entropy_coef=0.0, learning_rate=1e-3, clip_epsilon=0.2,
+        normalize_observations=True, normalize_rewards=True),
 }

@@ -37,11 +37,13 @@ class PPOLearner(tf.Module):
     strategy: the `tf.distribute.Strategy` the variables were created under.
     seed: seeds minibatch shuffling.
     observation_normalizer: running observation statistics shared with the actor, or None.
+    reward_scaler: a `RewardScaler` applied to the rewards before GAE, or None.
   """
 
   def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
                config: config_lib.PPOConfig, strategy: tf.distribute.Strategy, seed: int,
-               observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
+               observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
+               reward_scaler: Optional[running_stats.RewardScaler] = None):
     super().__init__(name='ppo_learner')
     replicas = strategy.num_replicas_in_sync
     if config.minibatch_size % replicas or config.batch_size % replicas:
@@ -52,6 +54,7 @@ class PPOLearner(tf.Module):
     self._config = config
     self._strategy = strategy
     self._normalizer = observation_normalizer
+    self._reward_scaler = reward_scaler
     self._seed = tf.constant(seed, tf.int64)
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
@@ -115,8 +118,11 @@ class PPOLearner(tf.Module):
   def _make_batch(self, rollout: rollout_lib.Rollout) -> _Batch:
     config = self._config
     discounts = config.discount * (1.0 - rollout.terminated)
+    rewards = rollout.reward
+    if self._reward_scaler is not None:
+      rewards = self._reward_scaler(rewards, tf.maximum(rollout.terminated, rollout.truncated))
     advantages = losses.returns.generalized_advantage_estimation(
-        rollout.reward, discounts, rollout.value, rollout.bootstrap_value,
+        rewards, discounts, rollout.value, rollout.bootstrap_value,
         lambda_=config.gae_lambda, truncations=rollout.truncated,
         truncation_values=rollout.truncation_value)
     value_targets = advantages + rollout.value

@@ -1,0 +1,112 @@
+"""Tests for agents.common.config."""
+
+import dataclasses
+import math
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+from agents.common import config
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+  """A config for the tests.
+
+  Attributes:
+    learning_rate: Adam step size.
+    num_envs: parallel environments, stepped
+      in lock-step.
+    gamma: discount.
+    strategy: the tf.distribute strategy.
+
+  Notes:
+    not_a_field: lines after the attributes are not parsed.
+  """
+  learning_rate: float = 3e-4
+  num_envs: int = 8
+  gamma: float = 0.99
+  strategy: str = 'default'
+
+
+@dataclasses.dataclass(frozen=True)
+class _Undocumented:
+  """Half documented.
+
+  Attributes:
+    alpha: documented.
+  """
+  alpha: int = 1
+  beta: int = 2
+
+
+class FieldDocsTest(tf.test.TestCase):
+
+  def test_field_docs(self):
+    self.assertEqual(config.field_docs(_Config), {
+        'learning_rate': 'Adam step size.',
+        'num_envs': 'parallel environments, stepped in lock-step.',
+        'gamma': 'discount.',
+        'strategy': 'the tf.distribute strategy.',
+    })
+
+  def test_no_docstring(self):
+
+    class Bare:
+      pass
+
+    Bare.__doc__ = None
+    self.assertEqual(config.field_docs(Bare), {})
+
+  def test_check_documented(self):
+    config.check_documented(_Config)
+    with self.assertRaisesRegex(TypeError, r"_Undocumented: undocumented fields \['beta'\]"):
+      config.check_documented(_Undocumented)
+
+
+class ChecksTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_config_error(self):
+    error = config.ConfigError('num_envs', 0, 'must be > 0')
+    self.assertIsInstance(error, ValueError)
+    self.assertEqual(str(error), '--num_envs=0: must be > 0')
+    self.assertEqual(error.field, 'num_envs')
+
+  def test_check_positive(self):
+    config.check_positive(_Config(), 'learning_rate', 'num_envs')
+    with self.assertRaises(config.ConfigError) as ctx:
+      config.check_positive(_Config(num_envs=0), 'learning_rate', 'num_envs')
+    self.assertEqual(str(ctx.exception), '--num_envs=0: must be > 0')
+    self.assertEqual(ctx.exception.field, 'num_envs')
+
+  @parameterized.parameters(-1e-3, math.nan)
+  def test_check_positive_rejects(self, value):
+    with self.assertRaisesRegex(config.ConfigError, r'^--learning_rate=.*: must be > 0$'):
+      config.check_positive(_Config(learning_rate=value), 'learning_rate')
+
+  def test_check_non_negative(self):
+    config.check_non_negative(_Config(gamma=0.0), 'gamma')
+    with self.assertRaises(config.ConfigError) as ctx:
+      config.check_non_negative(_Config(gamma=-0.5), 'gamma')
+    self.assertEqual(str(ctx.exception), '--gamma=-0.5: must be >= 0')
+
+  @parameterized.parameters(0.0, 0.5, 1.0)
+  def test_check_in_range_accepts_bounds(self, gamma):
+    config.check_in_range(_Config(gamma=gamma), 'gamma', 0.0, 1.0)
+
+  @parameterized.parameters(-0.1, 1.01, math.nan)
+  def test_check_in_range_rejects(self, gamma):
+    with self.assertRaises(config.ConfigError) as ctx:
+      config.check_in_range(_Config(gamma=gamma), 'gamma', 0.0, 1.0)
+    self.assertEqual(str(ctx.exception), f'--gamma={gamma!r}: must be in [0.0, 1.0]')
+    self.assertEqual(ctx.exception.field, 'gamma')
+
+  def test_check_choice(self):
+    config.check_choice(_Config(), 'strategy', ['default', 'mirrored'])
+    with self.assertRaises(config.ConfigError) as ctx:
+      config.check_choice(_Config(strategy='tpuu'), 'strategy', iter(['default', 'mirrored']))
+    self.assertEqual(str(ctx.exception), "--strategy='tpuu': must be one of default, mirrored")
+
+
+if __name__ == '__main__':
+  tf.test.main()
