@@ -100,6 +100,13 @@ class Logger:
       writer.writerow(row)
 
   def _console(self, step: int, row: Mapping[str, float]) -> None:
+    if 'eval_return' in row:
+      message = f'[{self._name}] step {step:,}: evaluation return {_format(row["eval_return"])}'
+      if self._bar is not None:
+        self._bar.write(message)
+      else:
+        print(message, flush=True)
+      return
     ret = row.get('episode_return', float('nan'))
     rate = row['steps_per_s']
     if self._bar is not None:
@@ -113,8 +120,9 @@ class Logger:
     self._last_console = now
     eta = max(self._total - step, 0) / rate if rate > 0 else float('nan')
     eta_text = str(datetime.timedelta(seconds=int(eta))) if math.isfinite(eta) else '?'
-    print(f'[{self._name}] step {step:,}/{self._total:,} ({min(100 * step / self._total, 100):.0f}%) | '
-          f'{rate:,.0f} steps/s | return {_format(ret)} | ETA {eta_text}', flush=True)
+    print(f'[{self._name}] step {step:,}/{self._total:,} '
+          f'({min(100 * step / max(self._total, 1), 100):.0f}%) | {rate:,.0f} steps/s | '
+          f'return {_format(ret)} | ETA {eta_text}', flush=True)
 
   def close(self) -> None:
     if self._bar is not None:

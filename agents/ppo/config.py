@@ -42,6 +42,8 @@ class PPOConfig:
     activation: activation of the hidden layers.
     shared_torso: one torso for policy and value (else separate networks, as on MuJoCo).
     init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
+    jit_compile: compile the whole K-epoch update with XLA (used without a distribution
+      strategy; under one, the loop is a plain graph around `strategy.run`).
   """
   num_envs: int = 1
   num_steps_per_env: int = 2048
@@ -65,6 +67,7 @@ class PPOConfig:
   activation: str = 'tanh'
   shared_torso: bool = False
   init_log_std: float = 0.0
+  jit_compile: bool = True
 
   def __post_init__(self):
     config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'num_epochs',

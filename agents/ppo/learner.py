@@ -67,7 +67,7 @@ class PPOLearner(tf.Module):
     # each minibatch step is one `strategy.run`.
     self._fused_epochs = None
     if distribute.is_default_strategy(strategy):
-      self._fused_epochs = tf.function(self._epochs_in_replica, jit_compile=True)
+      self._fused_epochs = tf.function(self._epochs_in_replica, jit_compile=config.jit_compile)
 
   @property
   def optimizer(self) -> tf.keras.optimizers.Optimizer:

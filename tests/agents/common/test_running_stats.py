@@ -64,5 +64,33 @@ class RunningMeanStdTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(stats.variables, 3)
 
 
+
+class RewardScalerTest(tf.test.TestCase):
+
+  def test_scales_by_std_of_discounted_returns_across_calls(self):
+    rng = np.random.default_rng(0)
+    t, b, gamma = 7, 3, 0.9
+    scaler = running_stats.RewardScaler(b, gamma)
+    running = np.zeros(b)
+    seen = []
+    for _ in range(3):  # Three rollouts; the discounted returns continue across them.
+      rewards = rng.normal(size=(t, b)).astype(np.float32)
+      ends = (rng.uniform(size=(t, b)) < 0.2).astype(np.float32)
+      expected_returns = np.zeros((t, b))
+      for i in range(t):
+        running = gamma * running + rewards[i]
+        expected_returns[i] = running
+        running = running * (1.0 - ends[i])
+      seen.append(expected_returns.ravel())
+      scaled = scaler(tf.constant(rewards), tf.constant(ends)).numpy()
+      everything = np.concatenate(seen)
+      # The prior of 1e-4 samples (mean 0, variance 1) barely moves the statistics.
+      count = 1e-4 + everything.size
+      mean = everything.sum() / count
+      var = (1e-4 * (1.0 + mean**2) + ((everything - mean)**2).sum()) / count
+      np.testing.assert_allclose(scaled, rewards / np.sqrt(var + 1e-8), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scaler.returns.numpy(), running, rtol=1e-5)
+
+
 if __name__ == '__main__':
   tf.test.main()
