@@ -33,9 +33,9 @@ class PolicyValueActor(tf.Module):
     self._rng = tf.random.Generator.from_seed(seed)
     signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
                                tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.step = tf.function(self._step, input_signature=signature)
-    self.value = tf.function(self._value, input_signature=signature)
-    self.mode = tf.function(self._mode, input_signature=signature)
+    self.step = tf.function(self._step, input_signature=signature, autograph=False)
+    self.value = tf.function(self._value, input_signature=signature, autograph=False)
+    self.mode = tf.function(self._mode, input_signature=signature, autograph=False)
 
   def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
     if self._normalizer is None:

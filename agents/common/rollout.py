@@ -67,7 +67,7 @@ class RolloutCollector:
                                     trainable=False, name='observation')
     self._finished: List[Tuple[float, int]] = []
     self._needs_reset = True
-    self._collect = tf.function(self._collect_graph)
+    self._collect = tf.function(self._collect_graph, autograph=False)
 
   def reset(self, seed: Optional[int] = None) -> None:
     """Starts new episodes in every env (`seed` as in `VectorEnv.reset`)."""
@@ -99,8 +99,8 @@ class RolloutCollector:
                   (self._obs_dtype, self._obs_shape), (self._act_dtype, None),
                   (tf.float32, [num_envs]), (tf.float32, [num_envs]), (tf.float32, [num_envs]),
                   (tf.float32, [num_envs]), (tf.float32, [num_envs]), (tf.float32, [num_envs])]]
-    observation = self._observation.read_value()
-    for t in tf.range(self._num_steps):
+
+    def body(t, observation, arrays):
       action, log_prob, value = self._actor.step(observation)
       next_observation, reward, terminated, truncated, final_observation = tf.numpy_function(
           self._env_step, [action],
@@ -111,12 +111,16 @@ class RolloutCollector:
         x.set_shape([num_envs])
       truncation_value = tf.cond(
           tf.reduce_any(truncated > 0),
-          lambda: truncated * self._actor.value(final_observation),  # pylint: disable=cell-var-from-loop
+          lambda: truncated * self._actor.value(final_observation),
           lambda: tf.zeros([num_envs]))
       step_values = (observation, action, reward, terminated, truncated, log_prob, value,
                      truncation_value)
       arrays = [a.write(t, x) for a, x in zip(arrays, step_values)]
-      observation = next_observation
+      return t + 1, next_observation, arrays
+
+    _, observation, arrays = tf.while_loop(
+        lambda t, *_: t < self._num_steps, body,
+        (tf.constant(0), self._observation.read_value(), arrays))
     self._observation.assign(observation)
     stacked = [a.stack() for a in arrays]
     return Rollout(*stacked, bootstrap_value=self._actor.value(observation))
