@@ -6,6 +6,7 @@ Every field of `agents.ppo.config.PPOConfig` is a flag (`--helpfull` lists them)
 """
 
 import sys
+import time
 
 from absl import app
 
@@ -32,6 +33,7 @@ def main(argv):
   except ValueError as error:
     flags_lib.fail(str(error))
 
+  start_time = time.time()
   strategy = common.setup_runtime(_SHARED, settings.seed)
   env = environments.VectorEnv(settings.env_id, config.num_envs, settings.seed)
   agent = builder.make_agent(env.observation_spec(), env.action_spec(), config, strategy,
@@ -39,8 +41,9 @@ def main(argv):
   parts = on_policy.OnPolicyAgent(
       actor=agent.actor, update=agent.learner.update,
       trackables=dict(learner=agent.learner, actor=agent.actor))
-  common.run_and_report(lambda: on_policy.run(settings, env, parts, config.num_steps_per_env),
-                        settings)
+  common.run_and_report(
+      lambda: on_policy.run(settings, env, parts, config.num_steps_per_env, start_time),
+      settings)
   env.close()
 
 

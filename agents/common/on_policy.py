@@ -4,7 +4,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Any, Callable, Dict, List, NamedTuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -83,15 +83,23 @@ def write_config(settings: RunSettings, config: Any) -> None:
 
 
 def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent,
-        num_steps_per_env: int) -> Dict[str, Any]:
+        num_steps_per_env: int, start_time: Optional[float] = None) -> Dict[str, Any]:
   """Trains until `settings.num_steps` env steps, resuming from `logdir` if it has checkpoints.
 
   Ctrl-C (KeyboardInterrupt) saves a checkpoint before it propagates.
 
+  Args:
+    settings: the run's shared settings.
+    env: the training environments.
+    agent: the agent's actor, update function and trackables.
+    num_steps_per_env: T, steps per environment per iteration.
+    start_time: `time.time()` when the launcher started building the run (environments,
+      networks); timings in evaluation.json count from there. Defaults to now.
+
   Returns:
     The final evaluation record (also written to `logdir/evaluation.json`).
   """
-  start = time.time()
+  start = time.time() if start_time is None else start_time
   env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
   checkpointer = checkpointing.Checkpointer(settings.logdir, env_steps=env_steps,
                                             **agent.trackables)
