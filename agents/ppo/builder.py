@@ -29,10 +29,12 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
   deviation (Schulman et al. 2017, section 6.1); discrete actions a categorical distribution.
   """
   with strategy.scope():
-    network = actor_critic.make_actor_critic(
+    make_network = lambda: actor_critic.make_actor_critic(
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=config.shared_torso,
         **_head_kwargs(action_spec, config))
+    network = make_network()
+    old_network = make_network() if config.objective == 'kl_penalty' else None
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')
@@ -42,7 +44,8 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     optimizer = tf.keras.optimizers.Adam(
         learning_rate=config.learning_rate, epsilon=config.adam_epsilon)
   learner = learner_lib.PPOLearner(network, optimizer, config, strategy, seed=seed,
-                                   observation_normalizer=normalizer, reward_scaler=scaler)
+                                   observation_normalizer=normalizer, reward_scaler=scaler,
+                                   old_network=old_network)
   actor = actors.PolicyValueActor(network, observation_spec, seed=seed,
                                   observation_normalizer=normalizer)
   return PPOAgent(network, actor, learner, normalizer)

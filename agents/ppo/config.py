@@ -8,11 +8,13 @@ from agents.common import config as config_lib
 
 @dataclasses.dataclass(frozen=True)
 class PPOConfig:
-  """Hyper-parameters of PPO-clip (Schulman et al. 2017, arXiv:1707.06347, Algorithm 1).
+  """Hyper-parameters of PPO (Schulman et al. 2017, arXiv:1707.06347, Algorithm 1).
 
   Defaults are the paper's MuJoCo settings (Table 3: horizon T = 2048, Adam 3e-4, 10 epochs,
   minibatch 64, gamma 0.99, GAE lambda 0.95) with the clipped objective L^CLIP of eq. (7),
   epsilon = 0.2, and the combined loss of eq. (9) (value coefficient c1, entropy coefficient c2).
+  The alternative adaptive-KL objective (eq. 8, section 4) starts at beta = 1 and targets
+  d_targ = 0.01, the best setting of the paper's Table 1.
   Advantages are GAE (Schulman et al. 2016, arXiv:1506.02438, eq. 16), as in eqs. (11)-(12).
   Not in the paper, common since: gradient clipping by global norm, advantage normalization,
   optional value clipping, observation normalization and reward scaling (see
@@ -28,7 +30,12 @@ class PPOConfig:
     adam_epsilon: Adam's epsilon.
     discount: gamma.
     gae_lambda: lambda of GAE.
-    clip_epsilon: epsilon of the clipped surrogate objective.
+    objective: 'clip' for L^CLIP (eq. 7) or 'kl_penalty' for the KL-penalized objective
+      L^KLPEN (eq. 8) with the adaptive coefficient of section 4.
+    kl_target: d_targ, the KL per update the adaptive penalty aims for.
+    kl_beta: initial KL penalty coefficient beta.
+    clip_epsilon: epsilon of the clipped surrogate objective (with 'kl_penalty' only used for
+      the clip_fraction diagnostic).
     anneal_clip_epsilon: decay epsilon linearly to 0 over the run.
     value_coef: c1, weight of the value loss.
     entropy_coef: c2, weight of the entropy bonus.
@@ -54,6 +61,9 @@ class PPOConfig:
   adam_epsilon: float = 1e-5
   discount: float = 0.99
   gae_lambda: float = 0.95
+  objective: str = 'clip'
+  kl_target: float = 0.01
+  kl_beta: float = 1.0
   clip_epsilon: float = 0.2
   anneal_clip_epsilon: bool = False
   value_coef: float = 0.5
@@ -71,11 +81,13 @@ class PPOConfig:
 
   def __post_init__(self):
     config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'num_epochs',
-                              'minibatch_size', 'learning_rate', 'adam_epsilon', 'clip_epsilon')
+                              'minibatch_size', 'learning_rate', 'adam_epsilon', 'clip_epsilon',
+                              'kl_target', 'kl_beta')
     config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'value_clip_epsilon',
                                   'max_grad_norm')
     config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
+    config_lib.check_choice(self, 'objective', ('clip', 'kl_penalty'))
     config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
     if any(h < 1 for h in self.hidden_sizes):
       raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')

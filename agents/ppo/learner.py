@@ -22,7 +22,10 @@ class _Batch(NamedTuple):
 
 
 class PPOLearner(tf.Module):
-  """Updates an actor-critic network with the PPO-clip objective (Schulman et al. 2017, eq. 9).
+  """Updates an actor-critic network with PPO (Schulman et al. 2017, eq. 9).
+
+  The policy term is the clipped surrogate (eq. 7) or, with `objective='kl_penalty'`, the
+  KL-penalized surrogate (eq. 8) whose coefficient beta adapts after each update (section 4).
 
   One call to `update` is one iteration of Algorithm 1 after the rollout: GAE advantages and
   value targets are computed on the whole [T, B] rollout, then K epochs of shuffled minibatches
@@ -38,13 +41,18 @@ class PPOLearner(tf.Module):
     seed: seeds minibatch shuffling.
     observation_normalizer: running observation statistics shared with the actor, or None.
     reward_scaler: a `RewardScaler` applied to the rewards before GAE, or None.
+    old_network: for `objective='kl_penalty'`, a network of the same architecture that holds
+      pi_old during an update (copied from `network` at its start) for the analytic KL.
   """
 
   def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
                config: config_lib.PPOConfig, strategy: tf.distribute.Strategy, seed: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
-               reward_scaler: Optional[running_stats.RewardScaler] = None):
+               reward_scaler: Optional[running_stats.RewardScaler] = None,
+               old_network=None):
     super().__init__(name='ppo_learner')
+    if (config.objective == 'kl_penalty') != (old_network is not None):
+      raise ValueError("PPOLearner: pass old_network exactly when objective='kl_penalty'")
     replicas = strategy.num_replicas_in_sync
     if config.minibatch_size % replicas or config.batch_size % replicas:
       raise ValueError(f'--minibatch_size={config.minibatch_size}: must be a multiple of the '
@@ -55,9 +63,12 @@ class PPOLearner(tf.Module):
     self._strategy = strategy
     self._normalizer = observation_normalizer
     self._reward_scaler = reward_scaler
+    self._old_network = old_network
     self._seed = tf.constant(seed, tf.int64)
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+      self.kl_beta = tf.Variable(config.kl_beta, dtype=tf.float32, trainable=False,
+                                 name='kl_beta')
       self._optimizer.build(network.trainable_variables)
     self._num_minibatches = config.batch_size // config.minibatch_size
     self._num_steps = float(config.num_epochs * self._num_minibatches)
@@ -83,7 +94,8 @@ class PPOLearner(tf.Module):
 
     Returns:
       A flat dict of scalars: loss, policy_loss, value_loss, entropy, approx_kl, clip_fraction,
-      ratio, grad_norm, explained_variance, learning_rate, clip_epsilon.
+      ratio, grad_norm, explained_variance, learning_rate, clip_epsilon; with the KL penalty
+      also kl (mean KL[pi_old, pi] after the update) and kl_beta (the beta it used).
     """
     return self._update(rollout, tf.constant(progress, tf.float32))
 
@@ -97,6 +109,9 @@ class PPOLearner(tf.Module):
     epsilon = config.clip_epsilon * (1.0 - progress if config.anneal_clip_epsilon else 1.0)
     self._optimizer.learning_rate.assign(learning_rate)
 
+    if self._old_network is not None:
+      for old, new in zip(self._old_network.variables, self._network.variables):
+        old.assign(new)
     batch = self._make_batch(rollout)
     seed = tf.stack([self._seed, self.num_updates])
     per_replica = self._strategy.experimental_distribute_values_from_function(
@@ -106,6 +121,15 @@ class PPOLearner(tf.Module):
       metrics = self._strategy.run(self._fused_epochs, args=(per_replica, epsilon, seed))
     else:
       metrics = self._epochs_across_replicas(per_replica, epsilon, seed)
+    if self._old_network is not None:
+      # Section 4: d = E[KL[pi_old, pi]] after the epochs drives the next update's beta.
+      observation = self._normalize(batch.observation)
+      kl = tf.reduce_mean(self._old_network.policy(observation).kl_divergence(
+          self._network.policy(observation)))
+      metrics['kl'] = kl
+      metrics['kl_beta'] = self.kl_beta.read_value()
+      self.kl_beta.assign(losses.trust_region.adaptive_kl_coefficient(
+          self.kl_beta, kl, target=config.kl_target))
     if self._normalizer is not None:
       # Statistics move after the update, so the update sees the ones the actor used.
       self._normalizer.update(rollout.observation)
@@ -197,18 +221,28 @@ class PPOLearner(tf.Module):
     metrics['grad_norm'] = grad_norm / replicas
     return metrics
 
+  def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
+    if self._normalizer is None:
+      return observation
+    return self._normalizer.normalize(observation)
+
   def _loss_and_gradients(self, minibatch: _Batch, epsilon: tf.Tensor):
     """This replica's share of the loss gradient, and its share of the diagnostics."""
     config = self._config
     mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=config.minibatch_size)
-    observation = minibatch.observation
-    if self._normalizer is not None:
-      observation = self._normalizer.normalize(observation)
+    observation = self._normalize(minibatch.observation)
     with tf.GradientTape() as tape:
       distribution, value = self._network(observation)
       log_pi = distribution.log_prob(minibatch.action)
-      policy = losses.trust_region.clipped_surrogate_loss(
-          log_pi, minibatch.log_mu, minibatch.advantage, epsilon=epsilon)
+      if self._old_network is None:
+        policy = losses.trust_region.clipped_surrogate_loss(
+            log_pi, minibatch.log_mu, minibatch.advantage, epsilon=epsilon)
+        clip_fraction = policy.extra.clip_fraction
+      else:
+        kl = self._old_network.policy(observation).kl_divergence(distribution)
+        policy = losses.trust_region.kl_penalty_loss(
+            log_pi, minibatch.log_mu, minibatch.advantage, kl, beta=self.kl_beta)
+        clip_fraction = tf.cast(tf.abs(policy.extra.ratio - 1.0) > epsilon, tf.float32)
       if config.value_clip_epsilon > 0:
         critic = losses.value.value_loss(
             value, minibatch.value_target, old_values=minibatch.old_value,
@@ -226,7 +260,7 @@ class PPOLearner(tf.Module):
         'value_loss': mean(critic.loss),
         'entropy': mean(entropy.extra.entropy),
         'approx_kl': mean(policy.extra.approx_kl),
-        'clip_fraction': mean(policy.extra.clip_fraction),
+        'clip_fraction': mean(clip_fraction),
         'ratio': mean(policy.extra.ratio),
     }
     return gradients, metrics

@@ -90,6 +90,35 @@ class PPOLearnerTest(parameterized.TestCase):
     for a, b in zip(*results):
       np.testing.assert_array_equal(a, b)
 
+  @parameterized.named_parameters(('discrete', _DISCRETE), ('continuous', _CONTINUOUS))
+  def test_kl_penalty_objective_adapts_beta(self, action_spec):
+    agent = make(action_spec, objective='kl_penalty', kl_target=1e-9, num_epochs=1,
+                 minibatch_size=24)
+    rollout = fake_rollout(action_spec, agent=agent)
+    metrics = agent.learner.update(rollout, 0.0)
+    # One full-batch step from pi_old: ratio 1 and KL 0 at that point, so the step follows the
+    # plain surrogate; afterwards the policy moved, KL > 1.5 * target and beta doubles.
+    self.assertAlmostEqual(float(metrics['ratio']), 1.0, places=5)
+    self.assertGreater(float(metrics['kl']), 0.0)
+    self.assertAlmostEqual(float(metrics['kl_beta']), 1.0)
+    self.assertAlmostEqual(float(agent.learner.kl_beta.numpy()), 2.0)
+    # A huge target: the measured KL is below target / 1.5, so beta halves.
+    agent = make(action_spec, objective='kl_penalty', kl_target=1e9)
+    agent.learner.update(fake_rollout(action_spec, agent=agent), 0.0)
+    self.assertAlmostEqual(float(agent.learner.kl_beta.numpy()), 0.5)
+
+  def test_kl_penalty_matches_analytic_kl_of_the_copied_policy(self):
+    agent = make(_DISCRETE, objective='kl_penalty', num_epochs=3, minibatch_size=24)
+    rollout = fake_rollout(_DISCRETE, agent=agent)
+    observation = rollout.observation.reshape(-1, 3)
+    old_logits = agent.network.policy(observation).logits_parameter().numpy()
+    metrics = agent.learner.update(rollout, 0.0)
+    new_logits = agent.network.policy(observation).logits_parameter().numpy()
+    log_p = old_logits - np.log(np.exp(old_logits).sum(-1, keepdims=True))
+    log_q = new_logits - np.log(np.exp(new_logits).sum(-1, keepdims=True))
+    expected = np.mean(np.sum(np.exp(log_p) * (log_p - log_q), axis=-1))
+    self.assertAlmostEqual(float(metrics['kl']), expected, places=6)
+
   def test_minibatch_must_divide_batch(self):
     with self.assertRaisesRegex(ValueError, '--minibatch_size=5'):
       ppo_config.PPOConfig(num_envs=2, num_steps_per_env=6, minibatch_size=5)
