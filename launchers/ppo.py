@@ -29,6 +29,7 @@ def main(argv):
     environments.check_env_id(settings.env_id)
     tuned = ppo_config.TUNED.get(settings.env_id, {}) if _SHARED['tuned'].value else {}
     config = flags_lib.build_config(ppo_config.PPOConfig, _CONFIG, tuned)
+    on_policy.check_budget(settings, config.batch_size)
     on_policy.write_config(settings, config)
   except ValueError as error:
     flags_lib.fail(str(error))

@@ -82,9 +82,19 @@ def write_config(settings: RunSettings, config: Any) -> None:
     json.dump(record, f, indent=2)
 
 
+def check_budget(settings: RunSettings, batch_steps: int) -> None:
+  """Raises ValueError naming --num_steps if the budget is less than one iteration."""
+  if batch_steps > settings.num_steps:
+    raise ValueError(f'--num_steps={settings.num_steps}: must be at least one iteration, '
+                     f'num_envs * num_steps_per_env = {batch_steps}')
+
+
 def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent,
         num_steps_per_env: int, start_time: Optional[float] = None) -> Dict[str, Any]:
-  """Trains until `settings.num_steps` env steps, resuming from `logdir` if it has checkpoints.
+  """Trains for `settings.num_steps` env steps at most, resuming from `logdir` if it can.
+
+  Runs whole iterations of `num_envs * num_steps_per_env` steps while the next one fits in the
+  budget, so a run never uses more environment steps than it was given.
 
   Ctrl-C (KeyboardInterrupt) saves a checkpoint before it propagates.
 
@@ -114,6 +124,8 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
   # A resumed run starts fresh episodes with seeds it has not used before.
   collector.reset(seed=settings.seed + int(env_steps.numpy()))
   batch_steps = env.num_envs * num_steps_per_env
+  check_budget(settings, batch_steps)
+  last_step = settings.num_steps - settings.num_steps % batch_steps
 
   returns: List[float] = []
   lengths: List[int] = []
@@ -123,7 +135,7 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
   next_eval = _next_multiple(int(env_steps.numpy()), settings.eval_every or settings.num_steps)
   metrics: Dict[str, tf.Tensor] = {}
   try:
-    while int(env_steps.numpy()) < settings.num_steps:
+    while int(env_steps.numpy()) + batch_steps <= settings.num_steps:
       progress = float(env_steps.numpy()) / settings.num_steps
       rollout, episode_returns, episode_lengths = collector.collect()
       metrics = agent.update(rollout, progress)
@@ -133,11 +145,11 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
       step = int(env_steps.numpy())
       if first_iteration_s is None:
         first_iteration_s = time.time() - start
-      if step >= next_eval and settings.eval_every and step < settings.num_steps:
+      if step >= next_eval and settings.eval_every and step < last_step:
         result = _evaluate(agent, settings)
         log.write(step, {'eval_return': result.mean_return})
         next_eval = _next_multiple(step, settings.eval_every)
-      if step >= next_log or step >= settings.num_steps:
+      if step >= next_log or step >= last_step:
         row = {k: float(v) for k, v in metrics.items()}
         row['episode_return'] = float(np.mean(returns)) if returns else float('nan')
         row['episode_length'] = float(np.mean(lengths)) if lengths else float('nan')
