@@ -54,6 +54,8 @@ class BadFlagsTest(_TestCase):
         'discount': ['--discount=1.5'],
         'hidden_sizes': ['--hidden_sizes=64,x'],
         'minibatch_size': ['--minibatch_size=100'],
+        'num_steps': ['--num_steps=100'],  # Less than one iteration (4 x 32).
+        'objective': ['--objective=trust_me'],
     }
     tmp = self.create_tempdir()
     processes = {}
