@@ -22,8 +22,8 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo',)
-_SB3_ALGOS = {'ppo': 'ppo'}
+_AGENTS = ('ppo', 'a2c')
+_SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')
 _ENV = flags.DEFINE_string('env', 'CartPole-v1', 'Gymnasium environment id.')

@@ -2,15 +2,19 @@
 
 import json
 import os
+import signal
 import sys
+import time
 from typing import Any, Callable, Dict, Mapping
 
 from absl import flags
 import tensorflow as tf
 
 from agents.common import distribute
+from agents.common import environments
 from agents.common import on_policy
 from agents.common import seeding
+from launchers import flags as flags_lib
 
 
 def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distribute.Strategy:
@@ -21,8 +25,20 @@ def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distr
   return distribute.make_strategy(shared['strategy'].value, tpu=shared['tpu'].value)
 
 
+def _interrupt(signum, frame):
+  del signum, frame
+  raise KeyboardInterrupt
+
+
 def run_and_report(train: Callable[[], Dict[str, Any]], settings: on_policy.RunSettings) -> None:
-  """Runs `train`, prints the final evaluation and where the outputs are; Ctrl-C exits 130."""
+  """Runs `train`, prints the final evaluation and where the outputs are.
+
+  Ctrl-C (SIGINT) and SIGTERM (e.g. a preempted job) save a checkpoint and exit with status 130.
+  The handlers are installed explicitly: a process started in the background by a
+  non-interactive shell inherits an ignored SIGINT.
+  """
+  signal.signal(signal.SIGINT, _interrupt)
+  signal.signal(signal.SIGTERM, _interrupt)
   try:
     record = train()
   except KeyboardInterrupt:
@@ -34,3 +50,51 @@ def run_and_report(train: Callable[[], Dict[str, Any]], settings: on_policy.RunS
         f'{record["env_steps"]:,} env steps ({record["wall_time_s"]:.1f} s).')
   print(f'Outputs in {os.path.abspath(settings.logdir)}: config.json, metrics.csv, TensorBoard '
         'events, checkpoints/, learning_curve.png, evaluation.json')
+
+
+def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
+                    config_flags: Mapping[str, flags.FlagHolder], config_cls,
+                    tuned: Mapping[str, Mapping[str, Any]], make_agent) -> None:
+  """The `main` of an on-policy launcher: validate, build, train, report.
+
+  Every invalid input fails before anything is written, with one line naming the flag.
+
+  Args:
+    name: the agent's name (logdir default, config.json).
+    argv: the positional arguments absl passes to `main`.
+    shared: the holders from `flags.define_shared_flags`.
+    config_flags: the holders from `flags.define_config_flags(config_cls)`.
+    config_cls: the agent's config dataclass.
+    tuned: per-environment settings applied by `--tuned`.
+    make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
+      `.actor` and `.learner` (whose `update(rollout, progress)` trains).
+  """
+  if len(argv) > 1:
+    flags_lib.fail(f'unexpected arguments {argv[1:]}')
+  try:
+    settings = flags_lib.run_settings(name, shared)
+    environments.check_env_id(settings.env_id)
+    config = flags_lib.build_config(
+        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
+    on_policy.check_budget(settings, config.batch_size)
+  except ValueError as error:
+    flags_lib.fail(str(error))
+
+  start_time = time.time()
+  strategy = setup_runtime(shared, settings.seed)
+  try:
+    env = environments.VectorEnv(settings.env_id, config.num_envs, settings.seed)
+    agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
+                       seed=settings.seed)
+    on_policy.write_config(settings, config)
+  except ValueError as error:  # E.g. a batch that does not split across the replicas.
+    flags_lib.fail(str(error))
+  parts = on_policy.OnPolicyAgent(
+      actor=agent.actor, update=agent.learner.update,
+      trackables=dict(learner=agent.learner, actor=agent.actor))
+  try:
+    run_and_report(
+        lambda: on_policy.run(settings, env, parts, config.num_steps_per_env, start_time),
+        settings)
+  finally:
+    env.close()

@@ -5,6 +5,7 @@ from typing import Dict, NamedTuple, Optional
 import tensorflow as tf
 
 from agents.common import distribute
+from agents.common import learning
 from agents.common import rollout as rollout_lib
 from agents.common import running_stats
 from agents.ppo import config as config_lib
@@ -114,9 +115,7 @@ class PPOLearner(tf.Module):
         old.assign(new)
     batch = self._make_batch(rollout)
     seed = tf.stack([self._seed, self.num_updates])
-    per_replica = self._strategy.experimental_distribute_values_from_function(
-        lambda ctx: tf.nest.map_structure(
-            lambda x: _shard(x, ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync), batch))
+    per_replica = learning.shard(batch, self._strategy)
     if self._fused_epochs is not None:
       metrics = self._strategy.run(self._fused_epochs, args=(per_replica, epsilon, seed))
     else:
@@ -135,9 +134,8 @@ class PPOLearner(tf.Module):
       self._normalizer.update(rollout.observation)
     self.num_updates.assign_add(1)
 
-    returns, values = batch.value_target, batch.old_value
-    metrics['explained_variance'] = 1.0 - tf.math.reduce_variance(returns - values) / (
-        tf.math.reduce_variance(returns) + 1e-8)
+    metrics['explained_variance'] = learning.explained_variance(batch.value_target,
+                                                               batch.old_value)
     metrics['learning_rate'] = tf.convert_to_tensor(learning_rate)
     metrics['clip_epsilon'] = tf.convert_to_tensor(epsilon)
     return metrics
@@ -156,7 +154,7 @@ class PPOLearner(tf.Module):
     if config.normalize_advantages:
       mean, variance = tf.nn.moments(advantages, axes=[0, 1])
       advantages = (advantages - mean) / (tf.sqrt(variance) + 1e-8)
-    flat = lambda x: tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+    flat = learning.flatten_time_batch
     return _Batch(
         observation=flat(rollout.observation), action=flat(rollout.action),
         log_mu=flat(rollout.log_prob), advantage=flat(advantages),
@@ -208,17 +206,11 @@ class PPOLearner(tf.Module):
     indices = order[index * local_minibatch:(index + 1) * local_minibatch]
     minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
 
-    variables = self._network.trainable_variables
     gradients, metrics = self._loss_and_gradients(minibatch, epsilon)
-    if replicas > 1:
-      # Sum across replicas first, so the norm clipped is the one of the global gradient.
-      gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-    grad_norm = tf.linalg.global_norm(gradients)
-    if config.max_grad_norm > 0:
-      gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm,
-                                            use_norm=grad_norm)
-    self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
-    metrics['grad_norm'] = grad_norm / replicas
+    grad_norm = learning.apply_global_gradients(
+        self._optimizer, gradients, self._network.trainable_variables, self._strategy,
+        config.max_grad_norm)
+    metrics['grad_norm'] = grad_norm / replicas  # Every replica holds the global norm.
     return metrics
 
   def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
@@ -269,10 +261,3 @@ class PPOLearner(tf.Module):
 _METRICS = ('loss', 'policy_loss', 'value_loss', 'entropy', 'approx_kl', 'clip_fraction', 'ratio',
             'grad_norm')
 
-
-def _shard(x: tf.Tensor, replica: int, replicas: int) -> tf.Tensor:
-  """The `replica`-th of `replicas` equal contiguous slices along the first axis."""
-  if replicas == 1:
-    return x
-  size = tf.shape(x)[0] // replicas
-  return x[replica * size:(replica + 1) * size]

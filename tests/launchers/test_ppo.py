@@ -116,16 +116,25 @@ class ResumeTest(_TestCase):
     self.assertTrue(os.path.exists(os.path.join(logdir, 'learning_curve.png')))
 
   def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(self):
+    self._interrupt(signal.SIGINT)
+
+  def test_sigterm_saves_a_checkpoint_and_exits_cleanly(self):
+    self._interrupt(signal.SIGTERM)
+
+  def _interrupt(self, signum):
     logdir = self.create_tempdir()
+    # The child starts with SIGINT ignored, as a background job of a non-interactive shell
+    # does: the launcher must still stop on it.
+    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
     process = subprocess.Popen(_command(logdir, '--num_steps=1000000', '--checkpoint_every=100000'),
                                cwd=_ROOT, env=_ENV, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     csv_path = os.path.join(logdir, 'metrics.csv')
     deadline = time.time() + 240
     while time.time() < deadline and not os.path.exists(csv_path):
       time.sleep(0.2)
     time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
     self.assertEqual(process.returncode, 130, stderr[-2000:])
     self.assertIn('Interrupted: saved', stdout)

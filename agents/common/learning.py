@@ -1,0 +1,47 @@
+"""Pieces every learner's compiled update shares: batching, the global gradient step, metrics."""
+
+from typing import Sequence
+
+import tensorflow as tf
+
+
+def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
+  """Merges the leading [T, B] dims of `x` into one [T * B] dim."""
+  return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
+
+
+def shard(batch, strategy: tf.distribute.Strategy):
+  """Distributes a flat batch (a nest of [N, ...] tensors): replica i gets the i-th of R equal
+  contiguous slices. With one replica it is the batch itself."""
+  if strategy.num_replicas_in_sync == 1:
+    return strategy.experimental_distribute_values_from_function(lambda _: batch)
+  return strategy.experimental_distribute_values_from_function(
+      lambda ctx: tf.nest.map_structure(
+          lambda x: tf.split(x, ctx.num_replicas_in_sync)[ctx.replica_id_in_sync_group], batch))
+
+
+def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,
+                           gradients: Sequence[tf.Tensor], variables: Sequence[tf.Variable],
+                           strategy: tf.distribute.Strategy, max_grad_norm: float) -> tf.Tensor:
+  """Applies the global gradient once, from inside a replica function; returns its norm.
+
+  Each replica passes its gradient of its share of the loss (per-example losses averaged with
+  the global batch size). The gradients are summed across replicas first, so the norm that
+  is clipped (when `max_grad_norm > 0`) is the one of the global gradient, and the optimizer
+  then applies the same update on every replica.
+  """
+  if strategy.num_replicas_in_sync > 1:
+    context = tf.distribute.get_replica_context()
+    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+  grad_norm = tf.linalg.global_norm(gradients)
+  if max_grad_norm > 0:
+    gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm, use_norm=grad_norm)
+  optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+  return grad_norm
+
+
+def explained_variance(targets: tf.Tensor, predictions: tf.Tensor) -> tf.Tensor:
+  """1 - Var[targets - predictions] / Var[targets]: 1 is perfect, <= 0 is no better than a
+  constant."""
+  return 1.0 - tf.math.reduce_variance(targets - predictions) / (
+      tf.math.reduce_variance(targets) + 1e-8)
