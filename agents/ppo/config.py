@@ -37,7 +37,8 @@ class PPOConfig:
     clip_epsilon: epsilon of the clipped surrogate objective (with 'kl_penalty' only used for
       the clip_fraction diagnostic).
     anneal_clip_epsilon: decay epsilon linearly to 0 over the run.
-    value_coef: c1, weight of the value loss.
+    value_coef: weight of the value loss 0.5 * (V(s) - V^targ)^2, i.e. 2 * c1 of eq. (9)
+      (whose L^VF has no 0.5); with separate networks it only matters through clipping.
     entropy_coef: c2, weight of the entropy bonus.
     value_clip_epsilon: clip the value update to this distance from the old prediction
       (0 disables value clipping).
