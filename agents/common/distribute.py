@@ -58,3 +58,11 @@ def split_logical_cpus(count: int) -> None:
 def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
   """True for the no-op default strategy (no replicas, no cross-device synchronization)."""
   return type(strategy).__name__ == '_DefaultDistributionStrategy'
+
+
+def num_workers(strategy: tf.distribute.Strategy) -> int:
+  """How many processes (workers) the strategy spans: > 1 only for a multi-worker cluster."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or isinstance(strategy, tf.distribute.TPUStrategy):
+    return 1
+  return max(1, len(resolver.cluster_spec().as_dict().get('worker', [])))

@@ -4,6 +4,8 @@ from typing import Sequence
 
 import tensorflow as tf
 
+from agents.common import distribute
+
 
 def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
   """Merges the leading [T, B] dims of `x` into one [T * B] dim."""
@@ -12,12 +14,29 @@ def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
 
 def shard(batch, strategy: tf.distribute.Strategy):
   """Distributes a flat batch (a nest of [N, ...] tensors): replica i gets the i-th of R equal
-  contiguous slices. With one replica it is the batch itself."""
+  contiguous slices. With one replica it is the batch itself.
+
+  The batch is the whole batch of this process, so the strategy must be a single-process one
+  (several devices of one host, or a TPU); see `check_single_process`.
+  """
   if strategy.num_replicas_in_sync == 1:
     return strategy.experimental_distribute_values_from_function(lambda _: batch)
   return strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.nest.map_structure(
           lambda x: tf.split(x, ctx.num_replicas_in_sync)[ctx.replica_id_in_sync_group], batch))
+
+
+def check_single_process(strategy: tf.distribute.Strategy) -> None:
+  """Raises ValueError naming --strategy for a strategy that spans several processes.
+
+  On-policy learners here split the one batch their process collected across replicas; with
+  several workers each would train on a slice of its own data only.
+  """
+  workers = distribute.num_workers(strategy)
+  if workers > 1:
+    raise ValueError(f'--strategy=multi_worker: this learner splits one process\'s batch '
+                     f'across replicas and does not support {workers} workers yet; use '
+                     'mirrored (several devices of one host)')
 
 
 def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,

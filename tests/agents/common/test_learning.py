@@ -1,0 +1,51 @@
+"""Shared learner helpers: batching, the global gradient step, explained variance."""
+
+import types
+
+import numpy as np
+import tensorflow as tf
+
+from agents.common import learning
+
+
+class LearningTest(tf.test.TestCase):
+
+  def test_flatten_time_batch_keeps_trailing_dims(self):
+    x = tf.reshape(tf.range(2 * 3 * 4), [2, 3, 4])
+    flat = learning.flatten_time_batch(x)
+    self.assertEqual(flat.shape, (6, 4))
+    self.assertAllEqual(flat[4], x[1, 1])
+
+  def test_explained_variance(self):
+    rng = np.random.default_rng(0)
+    targets = rng.normal(size=100).astype(np.float32)
+    predictions = targets + 0.5 * rng.normal(size=100).astype(np.float32)
+    expected = 1.0 - np.var(targets - predictions) / np.var(targets)
+    self.assertAllClose(learning.explained_variance(targets, predictions), expected, rtol=1e-4)
+    self.assertAllClose(learning.explained_variance(targets, targets), 1.0)
+
+  def test_shard_with_one_replica_is_the_batch(self):
+    batch = {'a': tf.range(6)}
+    self.assertAllEqual(learning.shard(batch, tf.distribute.get_strategy())['a'], batch['a'])
+
+  def test_apply_global_gradients_clips_the_global_norm(self):
+    variables = [tf.Variable([0.0, 0.0]), tf.Variable([0.0])]
+    gradients = [tf.constant([3.0, 0.0]), tf.constant([4.0])]  # Global norm 5.
+    optimizer = tf.keras.optimizers.SGD(learning_rate=1.0)
+    norm = learning.apply_global_gradients(optimizer, gradients, variables,
+                                           tf.distribute.get_strategy(), max_grad_norm=1.0)
+    self.assertAllClose(norm, 5.0)
+    self.assertAllClose(variables[0], [-0.6, 0.0])
+    self.assertAllClose(variables[1], [-0.8])
+
+  def test_multi_worker_is_refused_naming_the_flag(self):
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec({'worker': ['localhost:1', 'localhost:2']}))
+    two_workers = types.SimpleNamespace(cluster_resolver=resolver)
+    with self.assertRaisesRegex(ValueError, '--strategy=multi_worker'):
+      learning.check_single_process(two_workers)
+    learning.check_single_process(tf.distribute.get_strategy())
+
+
+if __name__ == '__main__':
+  tf.test.main()
