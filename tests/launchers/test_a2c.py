@@ -1,74 +1,33 @@
 """The A2C launcher as a user runs it: bad flags fail fast; the tuned settings learn CartPole."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import unittest
-
 import pytest
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_ENV = {**os.environ, 'PYTHONPATH': _ROOT, 'TF_CPP_MIN_LOG_LEVEL': '3'}
+from tests.launchers import launcher_testing as testing
+
+_SMALL = ['--env=CartPole-v1', '--num_envs=4', '--num_steps_per_env=5', '--eval_episodes=2']
 
 
-def _command(logdir, *flags):
-  return [sys.executable, '-m', 'launchers.a2c', '--env=CartPole-v1', '--num_envs=4',
-          '--num_steps_per_env=5', '--eval_episodes=2', f'--logdir={logdir}', *flags]
-
-
-class _TestCase(unittest.TestCase):
-
-  def create_tempdir(self) -> str:
-    path = tempfile.mkdtemp()
-    self.addCleanup(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
-class BadFlagsTest(_TestCase):
+class BadFlagsTest(testing.LauncherTestCase):
 
   def test_each_bad_flag_fails_fast_naming_the_flag(self):
-    cases = {
+    self.assert_bad_flags_fail('a2c', _SMALL, {
         'learning_rate': ['--learning_rate=0'],
         'optimizer': ['--optimizer=sgd'],
         'advantage_estimator': ['--advantage_estimator=monte_carlo'],
         'strategy': ['--strategy=warp'],
         'num_steps': ['--num_steps=10'],  # Less than one update (4 x 5).
-    }
-    tmp = self.create_tempdir()
-    processes = {}
-    for name, flags in cases.items():
-      logdir = os.path.join(tmp, name)
-      processes[name] = (logdir, subprocess.Popen(
-          _command(logdir, *flags), cwd=_ROOT, env=_ENV, stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE, text=True))
-    for name, (logdir, process) in processes.items():
-      _, error = process.communicate(timeout=120)
-      with self.subTest(name):
-        self.assertNotEqual(process.returncode, 0)
-        lines = [line for line in error.splitlines() if line.strip()]
-        self.assertIn(f'--{name}', lines[0])
-        self.assertNotIn('Traceback', error)
-        if name != 'strategy':  # absl's own enum check adds a second line (a --help hint).
-          self.assertEqual(len(lines), 1, error)
-        self.assertFalse(os.path.exists(logdir), f'{logdir} was written')
+    })
 
 
 @pytest.mark.slow
-class LearningTest(_TestCase):
+class LearningTest(testing.LauncherTestCase):
 
   def test_cartpole_learns_with_tuned_settings(self):
     logdir = self.create_tempdir()
-    result = subprocess.run(
-        [sys.executable, '-m', 'launchers.a2c', '--env=CartPole-v1', '--tuned',
-         '--num_steps=30000', '--seed=0', f'--logdir={logdir}', '--eval_every=0'],
-        cwd=_ROOT, env=_ENV, capture_output=True, text=True, timeout=600)
+    result = testing.run('a2c', logdir, '--env=CartPole-v1', '--tuned', '--num_steps=30000',
+                         '--seed=0', '--eval_every=0')
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-    with open(os.path.join(logdir, 'evaluation.json')) as f:
-      record = json.load(f)
+    record = testing.evaluation(logdir)
     self.assertEqual(record['env_steps'], 30000)
     self.assertGreaterEqual(record['mean_return'], 150.0)  # Random: ~20.
-    for name in ('config.json', 'metrics.csv', 'learning_curve.png', 'checkpoints'):
-      self.assertTrue(os.path.exists(os.path.join(logdir, name)), name)
+    self.assert_outputs(logdir)

@@ -1,32 +1,26 @@
 """The PPO launcher as a user runs it: bad flags, resume after SIGKILL, Ctrl-C, seeding."""
 
 import csv
-import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-import unittest
 
 import pytest
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_ENV = {**os.environ, 'PYTHONPATH': _ROOT, 'TF_CPP_MIN_LOG_LEVEL': '3'}
+from tests.launchers import launcher_testing as testing
+
 # Small CartPole runs: 4 envs x 32 steps = 128 env steps per iteration.
 _SMALL = ['--env=CartPole-v1', '--num_envs=4', '--num_steps_per_env=32', '--minibatch_size=64',
           '--num_epochs=2', '--eval_episodes=2', '--eval_every=0', '--log_every=128']
 
 
 def _command(logdir, *flags):
-  return [sys.executable, '-m', 'launchers.ppo', f'--logdir={logdir}', *_SMALL, *flags]
+  return testing.command('ppo', logdir, *_SMALL, *flags)
 
 
-def _run(logdir, *flags, timeout=300):
-  return subprocess.run(_command(logdir, *flags), cwd=_ROOT, env=_ENV, capture_output=True,
-                        text=True, timeout=timeout)
+def _run(logdir, *flags):
+  return testing.run('ppo', logdir, *_SMALL, *flags)
 
 
 def _rows(logdir):
@@ -34,18 +28,10 @@ def _rows(logdir):
     return list(csv.DictReader(f))
 
 
-class _TestCase(unittest.TestCase):
-
-  def create_tempdir(self) -> str:
-    path = tempfile.mkdtemp()
-    self.addCleanup(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
-class BadFlagsTest(_TestCase):
+class BadFlagsTest(testing.LauncherTestCase):
 
   def test_each_bad_flag_fails_fast_naming_the_flag(self):
-    cases = {
+    errors = self.assert_bad_flags_fail('ppo', _SMALL, {
         'learning_rate': ['--learning_rate=-1'],
         'clip_epsilon': ['--clip_epsilon=0'],
         'num_envs': ['--num_envs=0'],
@@ -56,33 +42,18 @@ class BadFlagsTest(_TestCase):
         'minibatch_size': ['--minibatch_size=100'],
         'num_steps': ['--num_steps=100'],  # Less than one iteration (4 x 32).
         'objective': ['--objective=trust_me'],
-    }
-    tmp = self.create_tempdir()
-    processes = {}
-    for name, flags in cases.items():
-      logdir = os.path.join(tmp, name)
-      processes[name] = (logdir, subprocess.Popen(
-          _command(logdir, *flags), cwd=_ROOT, env=_ENV, stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE, text=True))
-    errors = {}
-    for name, (logdir, process) in processes.items():
-      _, errors[name] = process.communicate(timeout=120)
-      with self.subTest(name):
-        self.assertNotEqual(process.returncode, 0)
-        self.assertIn(f'--{name}', errors[name])
-        self.assertNotIn('Traceback', errors[name])
-        self.assertFalse(os.path.exists(logdir), f'{logdir} was written')
-    # An unknown choice lists the allowed values; an unknown env suggests close ids.
+    })
+    # An unknown choice lists the allowed values.
     self.assertIn('mirrored', errors['strategy'])
 
 
 @pytest.mark.slow
-class ResumeTest(_TestCase):
+class ResumeTest(testing.LauncherTestCase):
 
   def test_sigkill_then_rerun_resumes_from_last_checkpoint(self):
     logdir = self.create_tempdir()
     flags = ['--num_steps=12800', '--checkpoint_every=1280']
-    process = subprocess.Popen(_command(logdir, *flags), cwd=_ROOT, env=_ENV,
+    process = subprocess.Popen(_command(logdir, *flags), cwd=testing.ROOT, env=testing.ENV,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index = os.path.join(logdir, 'checkpoints', 'checkpoint')
     deadline = time.time() + 240
@@ -104,8 +75,7 @@ class ResumeTest(_TestCase):
                      .replace(',', ''))
     self.assertGreaterEqual(resumed_at, 2560)
     self.assertLess(resumed_at, 12800)
-    with open(os.path.join(logdir, 'evaluation.json')) as f:
-      record = json.load(f)
+    record = testing.evaluation(logdir)
     self.assertEqual(record['env_steps'], 12800)
     self.assertIn('ckpt', record['resumed_from'])
     # The CSV continues the killed run without repeating steps.
@@ -127,7 +97,7 @@ class ResumeTest(_TestCase):
     # does: the launcher must still stop on it.
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
     process = subprocess.Popen(_command(logdir, '--num_steps=1000000', '--checkpoint_every=100000'),
-                               cwd=_ROOT, env=_ENV, stdout=subprocess.PIPE,
+                               cwd=testing.ROOT, env=testing.ENV, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     csv_path = os.path.join(logdir, 'metrics.csv')
     deadline = time.time() + 240
@@ -143,7 +113,7 @@ class ResumeTest(_TestCase):
 
 
 @pytest.mark.slow
-class SeedingTest(_TestCase):
+class SeedingTest(testing.LauncherTestCase):
 
   def test_same_seed_same_metrics(self):
     tmp = self.create_tempdir()
@@ -159,17 +129,12 @@ class SeedingTest(_TestCase):
 
 
 @pytest.mark.slow
-class LearningTest(_TestCase):
+class LearningTest(testing.LauncherTestCase):
 
   def test_cartpole_learns_with_tuned_settings(self):
     logdir = self.create_tempdir()
-    result = subprocess.run(
-        [sys.executable, '-m', 'launchers.ppo', '--env=CartPole-v1', '--tuned',
-         '--num_steps=40000', '--seed=0', f'--logdir={logdir}', '--eval_every=0'],
-        cwd=_ROOT, env=_ENV, capture_output=True, text=True, timeout=600)
+    result = testing.run('ppo', logdir, '--env=CartPole-v1', '--tuned', '--num_steps=40000',
+                         '--seed=0', '--eval_every=0')
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-    with open(os.path.join(logdir, 'evaluation.json')) as f:
-      record = json.load(f)
-    self.assertGreaterEqual(record['mean_return'], 400.0)
-    for name in ('config.json', 'metrics.csv', 'learning_curve.png', 'checkpoints'):
-      self.assertTrue(os.path.exists(os.path.join(logdir, name)), name)
+    self.assertGreaterEqual(testing.evaluation(logdir)['mean_return'], 400.0)
+    self.assert_outputs(logdir)

@@ -1,0 +1,70 @@
+"""Running launchers as a user does, in subprocesses: shared by the launcher tests."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from typing import Dict, List, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = {**os.environ, 'PYTHONPATH': ROOT, 'TF_CPP_MIN_LOG_LEVEL': '3'}
+
+
+def command(module: str, logdir: str, *flags: str) -> List[str]:
+  """`python -m launchers.<module> --logdir=... flags...`."""
+  return [sys.executable, '-m', f'launchers.{module}', f'--logdir={logdir}', *flags]
+
+
+def run(module: str, logdir: str, *flags: str, timeout: float = 600):
+  """Runs a launcher to completion; returns the `subprocess.CompletedProcess`."""
+  return subprocess.run(command(module, logdir, *flags), cwd=ROOT, env=ENV,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def evaluation(logdir: str) -> Dict:
+  """The run's evaluation.json."""
+  with open(os.path.join(logdir, 'evaluation.json')) as f:
+    return json.load(f)
+
+
+class LauncherTestCase(unittest.TestCase):
+  """A TestCase with temporary directories and the bad-flag check every launcher must pass."""
+
+  def create_tempdir(self) -> str:
+    path = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+  def assert_bad_flags_fail(self, module: str, base_flags: Sequence[str],
+                            cases: Dict[str, Sequence[str]]) -> Dict[str, str]:
+    """Each case (flag name -> flags) must fail before any work: exit status != 0, stderr's
+    first line names `--<flag name>`, no traceback, nothing written. Runs them in parallel and
+    returns each case's stderr."""
+    tmp = self.create_tempdir()
+    processes = {}
+    for name, flags in cases.items():
+      logdir = os.path.join(tmp, name)
+      processes[name] = (logdir, subprocess.Popen(
+          command(module, logdir, *base_flags, *flags), cwd=ROOT, env=ENV,
+          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    errors = {}
+    for name, (logdir, process) in processes.items():
+      _, errors[name] = process.communicate(timeout=180)
+      with self.subTest(name):
+        self.assertNotEqual(process.returncode, 0)
+        lines = [line for line in errors[name].splitlines() if line.strip()]
+        self.assertIn(f'--{name}', lines[0])
+        self.assertNotIn('Traceback', errors[name])
+        if name != 'strategy':  # absl's own enum check adds a second line (a --help hint).
+          self.assertEqual(len(lines), 1, errors[name])
+        self.assertFalse(os.path.exists(logdir), f'{logdir} was written')
+    return errors
+
+  def assert_outputs(self, logdir: str) -> None:
+    """The files every run writes into its logdir."""
+    for name in ('config.json', 'metrics.csv', 'learning_curve.png', 'checkpoints',
+                 'evaluation.json'):
+      self.assertTrue(os.path.exists(os.path.join(logdir, name)), name)
