@@ -53,6 +53,7 @@ class A2CLearner(tf.Module):
                config: config_lib.A2CConfig, strategy: tf.distribute.Strategy,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
     super().__init__(name='a2c_learner')
+    learning.check_single_process(strategy)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
       raise ValueError(f'--num_envs={config.num_envs}: num_envs * num_steps_per_env = '

@@ -54,6 +54,7 @@ class PPOLearner(tf.Module):
     super().__init__(name='ppo_learner')
     if (config.objective == 'kl_penalty') != (old_network is not None):
       raise ValueError("PPOLearner: pass old_network exactly when objective='kl_penalty'")
+    learning.check_single_process(strategy)
     replicas = strategy.num_replicas_in_sync
     if config.minibatch_size % replicas or config.batch_size % replicas:
       raise ValueError(f'--minibatch_size={config.minibatch_size}: must be a multiple of the '
