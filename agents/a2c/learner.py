@@ -135,9 +135,8 @@ class A2CLearner(tf.Module):
                                                     **truncation)
       advantages = value_targets - rollout.value
     else:
-      advantages = losses.returns.generalized_advantage_estimation(
-          *args, lambda_=config.gae_lambda, **truncation)
-      value_targets = advantages + rollout.value
+      advantages, value_targets = learning.gae(rollout, discount=config.discount,
+                                               lambda_=config.gae_lambda)
     flat = learning.flatten_time_batch
     return _Batch(observation=flat(rollout.observation), action=flat(rollout.action),
                   advantage=flat(advantages), value_target=flat(value_targets))

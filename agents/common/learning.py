@@ -1,10 +1,40 @@
 """Pieces every learner's compiled update shares: batching, the global gradient step, metrics."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
 from agents.common import distribute
+from agents.common import rollout as rollout_lib
+import losses
+
+
+def gae(rollout: rollout_lib.Rollout, *, discount: float, lambda_: float,
+        rewards: Optional[tf.Tensor] = None) -> losses.returns.AdvantagesAndTargets:
+  """GAE(gamma, lambda) advantages and lambda-return value targets of a [T, B] rollout.
+
+  discounts_t = gamma (1 - terminated_t); a time-limit cut bootstraps from the value of the real
+  final observation (`rollout.truncation_value`) and stops the trace there.
+
+  Args:
+    rollout: the on-policy rollout (values V(s_t) as estimated while acting).
+    discount: gamma.
+    lambda_: the GAE lambda.
+    rewards: [T, B] rewards to use instead of `rollout.reward` (e.g. scaled ones).
+
+  Returns:
+    `AdvantagesAndTargets(advantages [T, B], value_targets [T, B])`.
+  """
+  return losses.returns.generalized_advantage_estimation_with_targets(
+      rollout.reward if rewards is None else rewards, discount * (1.0 - rollout.terminated),
+      rollout.value, rollout.bootstrap_value, lambda_=lambda_, truncations=rollout.truncated,
+      truncation_values=rollout.truncation_value)
+
+
+def standardize(x: tf.Tensor) -> tf.Tensor:
+  """(x - mean(x)) / (std(x) + 1e-8) over all elements (e.g. advantages of a whole batch)."""
+  mean, variance = tf.nn.moments(x, axes=list(range(x.shape.rank)))
+  return (x - mean) / (tf.sqrt(variance) + 1e-8)
 
 
 def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:

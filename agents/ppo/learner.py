@@ -143,18 +143,13 @@ class PPOLearner(tf.Module):
 
   def _make_batch(self, rollout: rollout_lib.Rollout) -> _Batch:
     config = self._config
-    discounts = config.discount * (1.0 - rollout.terminated)
     rewards = rollout.reward
     if self._reward_scaler is not None:
       rewards = self._reward_scaler(rewards, tf.maximum(rollout.terminated, rollout.truncated))
-    advantages = losses.returns.generalized_advantage_estimation(
-        rewards, discounts, rollout.value, rollout.bootstrap_value,
-        lambda_=config.gae_lambda, truncations=rollout.truncated,
-        truncation_values=rollout.truncation_value)
-    value_targets = advantages + rollout.value
+    advantages, value_targets = learning.gae(rollout, discount=config.discount,
+                                             lambda_=config.gae_lambda, rewards=rewards)
     if config.normalize_advantages:
-      mean, variance = tf.nn.moments(advantages, axes=[0, 1])
-      advantages = (advantages - mean) / (tf.sqrt(variance) + 1e-8)
+      advantages = learning.standardize(advantages)
     flat = learning.flatten_time_batch
     return _Batch(
         observation=flat(rollout.observation), action=flat(rollout.action),

@@ -131,15 +131,10 @@ class TRPOLearner(tf.Module):
 
   def _make_batch(self, rollout: rollout_lib.Rollout) -> _Batch:
     config = self._config
-    discounts = config.discount * (1.0 - rollout.terminated)
-    advantages = losses.returns.generalized_advantage_estimation(
-        rollout.reward, discounts, rollout.value, rollout.bootstrap_value,
-        lambda_=config.gae_lambda, truncations=rollout.truncated,
-        truncation_values=rollout.truncation_value)
-    value_targets = advantages + rollout.value  # The lambda-return.
+    advantages, value_targets = learning.gae(rollout, discount=config.discount,
+                                             lambda_=config.gae_lambda)
     if config.normalize_advantages:
-      mean, variance = tf.nn.moments(advantages, axes=[0, 1])
-      advantages = (advantages - mean) / (tf.sqrt(variance) + 1e-8)
+      advantages = learning.standardize(advantages)
     flat = learning.flatten_time_batch
     observation = flat(rollout.observation)
     if self._normalizer is not None:
