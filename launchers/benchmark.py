@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo', 'a2c')
+_AGENTS = ('ppo', 'a2c', 'trpo')
 _SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')
@@ -94,6 +94,10 @@ def main(argv):
     seeds = [int(s) for s in _SEEDS.value]
   except ValueError:
     print(f'error: --seeds={",".join(_SEEDS.value)!r}: must be integers', file=sys.stderr)
+    sys.exit(2)
+  if _SB3_PYTHON.value and _AGENT.value not in _SB3_ALGOS:
+    print(f'error: --agent={_AGENT.value}: no Stable-Baselines3 counterpart; --sb3_python works '
+          f"with {', '.join(_SB3_ALGOS)}", file=sys.stderr)
     sys.exit(2)
   if _NUM_STEPS.value < 1:
     print(f'error: --num_steps={_NUM_STEPS.value}: must be >= 1', file=sys.stderr)
