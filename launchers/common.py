@@ -1,5 +1,6 @@
 """Runtime set-up and reporting shared by the launchers."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -82,8 +83,17 @@ def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
 
   start_time = time.time()
   strategy = setup_runtime(shared, settings.seed)
+  env_seed = settings.seed
+  if distribute.num_workers(strategy) > 1:
+    # Distributed PPO/A2C: every worker collects its own data (its own environment seeds) and
+    # writes its own outputs; worker 0 writes into --logdir, worker i into --logdir/worker<i>.
+    task = strategy.cluster_resolver.task_id
+    env_seed = settings.seed + 100_000 * task
+    if task:
+      settings = dataclasses.replace(settings, logdir=os.path.join(settings.logdir,
+                                                                   f'worker{task}'))
   try:
-    env = environments.VectorEnv(settings.env_id, config.num_envs, settings.seed)
+    env = environments.VectorEnv(settings.env_id, config.num_envs, env_seed)
     agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
                        seed=settings.seed)
     on_policy.write_config(settings, config)

@@ -63,6 +63,7 @@ THIRD_PARTY: Dict[str, str] = {
     "keras": "keras",
     "matplotlib": "matplotlib",
     "numpy": "numpy",
+    "portpicker": "portpicker",
     "pytest": "pytest",
     "reverb": "dm-reverb",
     "tensorboard": "tensorboard",

@@ -53,12 +53,16 @@ class A2CLearner(tf.Module):
                config: config_lib.A2CConfig, strategy: tf.distribute.Strategy,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
     super().__init__(name='a2c_learner')
-    learning.check_single_process(strategy)
-    replicas = strategy.num_replicas_in_sync
+    learning.check_no_process_state(
+        strategy, normalize_observations=config.normalize_observations)
+    replicas = learning.local_replicas(strategy)
     if config.batch_size % replicas:
       raise ValueError(f'--num_envs={config.num_envs}: num_envs * num_steps_per_env = '
                        f'{config.batch_size} must be a multiple of the number of replicas '
                        f'({replicas})')
+    # Sizes in the config are per process; with W workers one update averages over all W
+    # workers' batches.
+    self._global_batch = config.batch_size * distribute.num_workers(strategy)
     self._network = network
     self._optimizer = optimizer
     self._config = config
@@ -145,7 +149,7 @@ class A2CLearner(tf.Module):
     """One optimizer step on this replica's slice of the batch (the global gradient)."""
     config = self._config
     replicas = self._strategy.num_replicas_in_sync
-    mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=config.batch_size)
+    mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=self._global_batch)
     observation = batch.observation
     if self._normalizer is not None:
       observation = self._normalizer.normalize(observation)

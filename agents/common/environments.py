@@ -152,6 +152,7 @@ class VectorEnv:
         env_id, num_envs=num_envs, vectorization_mode='sync',
         vector_kwargs=dict(autoreset_mode=gym.vector.AutoresetMode.SAME_STEP), **env_kwargs)
     self._num_envs = num_envs
+    self._base_seed = seed
     self._seed = seed
     self._observation_spec = spec_from_space(self._env.single_observation_space, 'observation')
     self._action_spec = spec_from_space(self._env.single_action_space, 'action')
@@ -163,6 +164,11 @@ class VectorEnv:
   @property
   def num_envs(self) -> int:
     return self._num_envs
+
+  @property
+  def seed(self) -> int:
+    """The seed the environments were created with (env i uses seed + i on first reset)."""
+    return self._base_seed
 
   def observation_spec(self) -> specs.Array:
     return self._observation_spec

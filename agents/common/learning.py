@@ -42,31 +42,37 @@ def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
   return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))
 
 
-def shard(batch, strategy: tf.distribute.Strategy):
-  """Distributes a flat batch (a nest of [N, ...] tensors): replica i gets the i-th of R equal
-  contiguous slices. With one replica it is the batch itself.
+def local_replicas(strategy: tf.distribute.Strategy) -> int:
+  """Replicas in this process: all of them, except under a multi-worker strategy."""
+  return strategy.num_replicas_in_sync // distribute.num_workers(strategy)
 
-  The batch is the whole batch of this process, so the strategy must be a single-process one
-  (several devices of one host, or a TPU); see `check_single_process`.
+
+def shard(batch, strategy: tf.distribute.Strategy):
+  """Distributes this process's flat batch (a nest of [N, ...] tensors) over its replicas.
+
+  Local replica i gets the i-th of L equal contiguous slices. Under a multi-worker strategy each
+  worker passes the batch it collected, so the global batch is the union of the workers' data.
+  With one replica it is the batch itself.
   """
-  if strategy.num_replicas_in_sync == 1:
+  local = local_replicas(strategy)
+  if local == 1:
     return strategy.experimental_distribute_values_from_function(lambda _: batch)
   return strategy.experimental_distribute_values_from_function(
       lambda ctx: tf.nest.map_structure(
-          lambda x: tf.split(x, ctx.num_replicas_in_sync)[ctx.replica_id_in_sync_group], batch))
+          lambda x: tf.split(x, local)[ctx.replica_id_in_sync_group % local], batch))
 
 
-def check_single_process(strategy: tf.distribute.Strategy) -> None:
-  """Raises ValueError naming --strategy for a strategy that spans several processes.
+def check_no_process_state(strategy: tf.distribute.Strategy, **features: bool) -> None:
+  """Raises ValueError naming the flag of a feature that keeps per-process statistics.
 
-  On-policy learners here split the one batch their process collected across replicas; with
-  several workers each would train on a slice of its own data only.
+  Running observation/reward statistics and an adaptive KL coefficient are updated from each
+  process's own data; with several workers they would drift apart.
   """
   workers = distribute.num_workers(strategy)
-  if workers > 1:
-    raise ValueError(f'--strategy=multi_worker: this learner splits one process\'s batch '
-                     f'across replicas and does not support {workers} workers yet; use '
-                     'mirrored (several devices of one host)')
+  for name, enabled in features.items():
+    if enabled and workers > 1:
+      raise ValueError(f'--{name}: not supported with --strategy=multi_worker ({workers} '
+                       'workers would keep different statistics)')
 
 
 def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,

@@ -122,7 +122,7 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
     print(f'Resumed from {restored} at {int(env_steps.numpy()):,} env steps.', flush=True)
   collector = rollout_lib.RolloutCollector(env, agent.actor, num_steps_per_env)
   # A resumed run starts fresh episodes with seeds it has not used before.
-  collector.reset(seed=settings.seed + int(env_steps.numpy()))
+  collector.reset(seed=env.seed + int(env_steps.numpy()))
   batch_steps = env.num_envs * num_steps_per_env
   check_budget(settings, batch_steps)
   last_step = settings.num_steps - settings.num_steps % batch_steps

@@ -54,11 +54,17 @@ class PPOLearner(tf.Module):
     super().__init__(name='ppo_learner')
     if (config.objective == 'kl_penalty') != (old_network is not None):
       raise ValueError("PPOLearner: pass old_network exactly when objective='kl_penalty'")
-    learning.check_single_process(strategy)
-    replicas = strategy.num_replicas_in_sync
+    learning.check_no_process_state(
+        strategy, normalize_observations=config.normalize_observations,
+        normalize_rewards=config.normalize_rewards,
+        objective=config.objective == 'kl_penalty')
+    replicas = learning.local_replicas(strategy)
     if config.minibatch_size % replicas or config.batch_size % replicas:
       raise ValueError(f'--minibatch_size={config.minibatch_size}: must be a multiple of the '
                        f'number of replicas ({replicas})')
+    # Sizes in the config are per process; with W workers a minibatch step averages over the
+    # W minibatches of all workers (Heess et al. 2017's synchronous gradient averaging).
+    self._global_minibatch = config.minibatch_size * distribute.num_workers(strategy)
     self._network = network
     self._optimizer = optimizer
     self._config = config
@@ -193,11 +199,12 @@ class PPOLearner(tf.Module):
     """
     config = self._config
     replicas = self._strategy.num_replicas_in_sync
-    local_minibatch = config.minibatch_size // replicas
+    local = learning.local_replicas(self._strategy)
+    local_minibatch = config.minibatch_size // local
     context = tf.distribute.get_replica_context()
     replica_id = tf.cast(context.replica_id_in_sync_group, tf.int64)
     epoch_seed = tf.stack([seed[0], (seed[1] * config.num_epochs + epoch) * replicas + replica_id])
-    order = tf.argsort(tf.random.stateless_uniform([config.batch_size // replicas],
+    order = tf.argsort(tf.random.stateless_uniform([config.batch_size // local],
                                                    seed=epoch_seed))
     indices = order[index * local_minibatch:(index + 1) * local_minibatch]
     minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
@@ -217,7 +224,7 @@ class PPOLearner(tf.Module):
   def _loss_and_gradients(self, minibatch: _Batch, epsilon: tf.Tensor):
     """This replica's share of the loss gradient, and its share of the diagnostics."""
     config = self._config
-    mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=config.minibatch_size)
+    mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=self._global_minibatch)
     observation = self._normalize(minibatch.observation)
     with tf.GradientTape() as tape:
       distribution, value = self._network(observation)

@@ -38,13 +38,15 @@ class LearningTest(tf.test.TestCase):
     self.assertAllClose(variables[0], [-0.6, 0.0])
     self.assertAllClose(variables[1], [-0.8])
 
-  def test_multi_worker_is_refused_naming_the_flag(self):
+  def test_per_process_statistics_are_refused_with_several_workers(self):
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec({'worker': ['localhost:1', 'localhost:2']}))
-    two_workers = types.SimpleNamespace(cluster_resolver=resolver)
-    with self.assertRaisesRegex(ValueError, '--strategy=multi_worker'):
-      learning.check_single_process(two_workers)
-    learning.check_single_process(tf.distribute.get_strategy())
+    two_workers = types.SimpleNamespace(cluster_resolver=resolver, num_replicas_in_sync=2)
+    self.assertEqual(learning.local_replicas(two_workers), 1)
+    with self.assertRaisesRegex(ValueError, '--normalize_observations: .*multi_worker'):
+      learning.check_no_process_state(two_workers, normalize_observations=True)
+    learning.check_no_process_state(two_workers, normalize_observations=False)
+    learning.check_no_process_state(tf.distribute.get_strategy(), normalize_observations=True)
 
 
 if __name__ == '__main__':
