@@ -140,8 +140,9 @@ _STRATEGY_CHECK = textwrap.dedent('''
       config = t.ppo_config.PPOConfig(num_envs=4, num_steps_per_env=6, minibatch_size=24,
                                       num_epochs=3, hidden_sizes=(8,))
       agent = builder.make_agent(t._OBS_SPEC, t._DISCRETE, config, strategy, seed=1)
-      rollout = t.fake_rollout(t._DISCRETE, agent=agent)
-      metrics = agent.learner.update(rollout, 0.0)
+      for update in range(3):  # Several updates, each on a fresh rollout.
+        rollout = t.fake_rollout(t._DISCRETE, seed=update, agent=agent)
+        metrics = agent.learner.update(rollout, 0.0)
       replicas = [[np.asarray(x).tolist() for x in strategy.experimental_local_results(v)]
                   for v in agent.network.trainable_variables]
       out[name] = dict(replicas=strategy.num_replicas_in_sync, variables=replicas,
