@@ -37,6 +37,23 @@ def standardize(x: tf.Tensor) -> tf.Tensor:
   return (x - mean) / (tf.sqrt(variance) + 1e-8)
 
 
+def minibatch_indices(seed: tf.Tensor, size: int, minibatch_size: int,
+                      index: tf.Tensor) -> tf.Tensor:
+  """Indices of minibatch `index` of one shuffled epoch over `size` examples.
+
+  The permutation is a stateless function of `seed` ([2] integers), so an epoch's minibatches
+  can be drawn one at a time (inside a compiled loop) and a resumed run repeats nothing.
+  """
+  order = tf.argsort(tf.random.stateless_uniform([size], seed=seed))
+  return order[index * minibatch_size:(index + 1) * minibatch_size]
+
+
+def copy_variables(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable]) -> None:
+  """targets <- sources, element by element (e.g. pi_old <- pi before an update)."""
+  for target, source in zip(targets, sources, strict=True):
+    target.assign(source)
+
+
 def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
   """Merges the leading [T, B] dims of `x` into one [T * B] dim."""
   return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))

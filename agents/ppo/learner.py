@@ -118,8 +118,7 @@ class PPOLearner(tf.Module):
     self._optimizer.learning_rate.assign(learning_rate)
 
     if self._old_network is not None:
-      for old, new in zip(self._old_network.variables, self._network.variables):
-        old.assign(new)
+      learning.copy_variables(self._old_network.variables, self._network.variables)
     batch = self._make_batch(rollout)
     seed = tf.stack([self._seed, self.num_updates])
     per_replica = learning.shard(batch, self._strategy)
@@ -204,9 +203,8 @@ class PPOLearner(tf.Module):
     context = tf.distribute.get_replica_context()
     replica_id = tf.cast(context.replica_id_in_sync_group, tf.int64)
     epoch_seed = tf.stack([seed[0], (seed[1] * config.num_epochs + epoch) * replicas + replica_id])
-    order = tf.argsort(tf.random.stateless_uniform([config.batch_size // local],
-                                                   seed=epoch_seed))
-    indices = order[index * local_minibatch:(index + 1) * local_minibatch]
+    indices = learning.minibatch_indices(epoch_seed, config.batch_size // local,
+                                         local_minibatch, index)
     minibatch = tf.nest.map_structure(lambda x: tf.gather(x, indices), batch)
 
     gradients, metrics = self._loss_and_gradients(minibatch, epsilon)

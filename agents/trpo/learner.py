@@ -175,8 +175,7 @@ class TRPOLearner(tf.Module):
     config = self._config
     variables = list(self._network.policy_variables)
     old_variables = list(self._old_network.policy_variables)
-    for old, new in zip(old_variables, variables):
-      old.assign(new)
+    learning.copy_variables(old_variables, variables)
     old_distribution = self._old_network.policy(batch.observation)
     log_mu = tf.stop_gradient(old_distribution.log_prob(batch.action))
 
@@ -254,8 +253,7 @@ class TRPOLearner(tf.Module):
       epoch, index = counter // num_minibatches, counter % num_minibatches
       seed = tf.stack([self._seed, self.num_updates * config.value_epochs
                        + tf.cast(epoch, tf.int64)])
-      order = tf.argsort(tf.random.stateless_uniform([config.batch_size], seed=seed))
-      indices = order[index * size:(index + 1) * size]
+      indices = learning.minibatch_indices(seed, config.batch_size, size, index)
       with tf.GradientTape() as tape:
         value = self._network.value(tf.gather(batch.observation, indices))
         loss = tf.reduce_mean(losses.value.value_loss(
