@@ -199,7 +199,10 @@ class EpisodicAgent(NamedTuple):
 
 def run(settings: on_policy.RunSettings, agent: EpisodicAgent,
         start_time: Optional[float] = None) -> Dict[str, Any]:
-  """Trains for exactly `settings.num_steps` env steps, resuming from `logdir` if it can.
+  """Trains for `settings.num_steps` env steps, resuming from `logdir` if it can.
+
+  Stops at the budget exactly, or earlier when an iteration can take no step (e.g. the rest of
+  the budget is less than one step of every environment).
 
   The loop of `on_policy.run` (same outputs: metrics.csv, TensorBoard, checkpoints,
   learning_curve.png, evaluation.json) for iterations of variable length. Ctrl-C
@@ -232,6 +235,8 @@ def run(settings: on_policy.RunSettings, agent: EpisodicAgent,
   try:
     while step < settings.num_steps:
       result = agent.iterate(settings.num_steps - step)
+      if not result.env_steps:  # The rest of the budget is smaller than one step of all envs.
+        break
       env_steps.assign_add(result.env_steps)
       returns.extend(result.episode_returns)
       lengths.extend(result.episode_lengths)

@@ -1,0 +1,202 @@
+"""An A3C worker: its own environment and local networks, one asynchronous update per segment."""
+
+from typing import Dict, List, NamedTuple, Tuple
+
+import dm_env
+import numpy as np
+import tensorflow as tf
+
+from agents.a3c import learner as learner_lib
+from agents.common import actors
+
+
+class SegmentResult(NamedTuple):
+  """What one `Worker.run_segment` did.
+
+  Attributes:
+    worker_id: the worker's index.
+    env_steps: environment steps taken (the segment's length).
+    start_update: the global update counter when the local copy was synced.
+    update: the global update counter right after this segment's update: the updates applied
+      by other workers meanwhile are start_update + 1 .. update - 1.
+    metrics: scalar diagnostics of the update (floats).
+    episode_returns: undiscounted returns of the episodes that ended in the segment.
+    episode_lengths: their lengths.
+  """
+  worker_id: int
+  env_steps: int
+  start_update: int
+  update: int
+  metrics: Dict[str, float]
+  episode_returns: List[float]
+  episode_lengths: List[int]
+
+
+class Worker(tf.Module):
+  """One actor-learner thread of A3C (Mnih et al. 2016, arXiv:1602.01783, Algorithm S3).
+
+  `run_segment` is one pass of the algorithm's loop: theta' <- theta (`sync`), act for at most
+  t_max steps with pi_theta' until the episode ends (`collect`, one compiled loop that steps the
+  environment through `tf.numpy_function`), then compute the segment's gradient w.r.t. theta'
+  and apply it to theta with the shared optimizer (`learn`). Each is a `tf.function` traced
+  without AutoGraph (callable on its own, e.g. in tests), and `run_segment` runs the three as
+  one graph: one call into TensorFlow per segment. TF releases the GIL while a graph runs (the
+  environment step, a `tf.numpy_function`, takes it back), so workers in different threads
+  overlap. Nothing waits for the other workers.
+
+  Args:
+    worker_id: the worker's index (for reports).
+    learner: the shared `A3CLearner` (global parameters, optimizer, counters).
+    local_network: this worker's `ActorCritic`, built like the global one (theta', theta_v').
+    env: this worker's `dm_env.Environment` (e.g. `environments.GymnasiumToDmEnv`).
+    t_max: most steps of a segment.
+    seed: seeds the local policy's action sampling.
+  """
+
+  def __init__(self, worker_id: int, learner: learner_lib.A3CLearner, local_network,
+               env: dm_env.Environment, t_max: int, seed: int):
+    super().__init__(name=f'a3c_worker_{worker_id}')
+    self.worker_id = worker_id
+    self.t_max = t_max
+    self._learner = learner
+    self._network = local_network
+    self._env = env
+    self._t_max = t_max
+    obs_spec, act_spec = env.observation_spec(), env.action_spec()
+    self._obs_shape = (1,) + tuple(obs_spec.shape)
+    self._obs_dtype = tf.as_dtype(np.dtype(obs_spec.dtype))
+    self._act_dtype = tf.as_dtype(np.dtype(act_spec.dtype))
+    self.actor = actors.PolicyValueActor(local_network, obs_spec, seed=seed)
+    self._act_shape = tuple(act_spec.shape)
+    self._observation = None
+    self._needs_reset = True
+    self._episode_return = 0.0
+    self._episode_length = 0
+    self._finished: List[Tuple[float, int]] = []
+    self.sync = tf.function(self._sync, autograph=False)
+    self.collect = tf.function(
+        self._collect, autograph=False,
+        input_signature=[tf.TensorSpec(self._obs_shape, self._obs_dtype),
+                         tf.TensorSpec([], tf.int32)])
+    self._learn = tf.function(self._learn_graph, autograph=False,
+                              jit_compile=learner.config.jit_compile)
+    self._segment = tf.function(
+        self._segment_graph, autograph=False,
+        input_signature=[tf.TensorSpec(self._obs_shape, self._obs_dtype),
+                         tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+
+  @property
+  def network(self):
+    return self._network
+
+  def trace(self) -> None:
+    """Traces the compiled segment now (call from one thread before the workers start)."""
+    self._segment.get_concrete_function()
+
+  def run_segment(self, max_steps: int, progress: float) -> SegmentResult:
+    """Syncs, acts for at most min(t_max, max_steps) steps, and updates the global parameters.
+
+    One call into TensorFlow: `sync`, `collect` and `learn` run as one graph.
+
+    Args:
+      max_steps: the most steps this segment may take (the rest of the run's budget), >= 1.
+      progress: fraction of the run done, in [0, 1] (learning-rate annealing).
+    """
+    if self._needs_reset:
+      self._observation = np.asarray(self._env.reset().observation,
+                                     self._obs_dtype.as_numpy_dtype)[None]
+      self._episode_return, self._episode_length = 0.0, 0
+      self._needs_reset = False
+    metrics, next_observation = self._segment(
+        self._observation, tf.constant(min(self._t_max, max_steps), tf.int32),
+        tf.constant(progress, tf.float32))
+    finished, self._finished = self._finished, []
+    self._observation = next_observation.numpy()  # Unused if the episode ended (reset).
+    metrics = {k: v.numpy() for k, v in metrics.items()}
+    return SegmentResult(
+        worker_id=self.worker_id, env_steps=int(metrics.pop('env_steps')),
+        start_update=int(metrics.pop('start_update')), update=int(metrics.pop('update')),
+        metrics={k: float(v) for k, v in metrics.items()},
+        episode_returns=[r for r, _ in finished], episode_lengths=[n for _, n in finished])
+
+  def _segment_graph(self, observation: tf.Tensor, max_steps: tf.Tensor, progress: tf.Tensor
+                     ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
+    start_update = self._sync()
+    segment, next_observation = self._collect(observation, max_steps)
+    metrics = dict(self._learn(segment, progress))
+    metrics.update(start_update=start_update, env_steps=segment.length)
+    return metrics, next_observation
+
+  def learn(self, segment: learner_lib.Segment, progress: float) -> Dict[str, tf.Tensor]:
+    """The segment's gradient w.r.t. the local variables, applied to the global ones."""
+    return self._learn(segment, tf.constant(progress, tf.float32))
+
+  def _sync(self) -> tf.Tensor:
+    """theta' <- theta; returns the global update counter read just before the copy."""
+    start = self._learner.num_updates.read_value()
+    with tf.control_dependencies([start]):
+      for local, shared in zip(self._network.variables, self._learner.network.variables):
+        local.assign(shared.read_value())
+    return start
+
+  def _learn_graph(self, segment: learner_lib.Segment, progress: tf.Tensor
+                   ) -> Dict[str, tf.Tensor]:
+    gradients, metrics = self._learner.loss_and_gradients(self._network, segment)
+    metrics.update(self._learner.apply(gradients, segment.length, progress))
+    return metrics
+
+  def _env_step(self, action: np.ndarray):
+    timestep = self._env.step(action[0])
+    reward = np.float32(timestep.reward)
+    self._episode_return += float(reward)
+    self._episode_length += 1
+    terminated = truncated = np.float32(0.0)
+    if timestep.last():
+      terminated = np.float32(timestep.discount == 0.0)
+      truncated = np.float32(1.0) - terminated
+      self._finished.append((self._episode_return, self._episode_length))
+      self._needs_reset = True
+    observation = np.asarray(timestep.observation, self._obs_dtype.as_numpy_dtype)[None]
+    return observation, reward, terminated, truncated
+
+  def _collect(self, observation: tf.Tensor, max_steps: tf.Tensor
+               ) -> Tuple[learner_lib.Segment, tf.Tensor]:
+    """Acts from `observation` [1, ...] for at most `max_steps` steps or until the episode ends.
+
+    Returns the [t_max, 1] segment and the observation after its last step (the final
+    observation when the episode ended).
+    """
+    kinds = [(self._obs_dtype, self._obs_shape[1:]), (self._act_dtype, self._act_shape)] + [
+        (tf.float32, ())] * 4
+    arrays = [tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=shape)
+              for dtype, shape in kinds]
+
+    def body(t, observation, done, arrays):
+      del done
+      action, _, value = self.actor.step(observation)
+      next_observation, reward, terminated, truncated = tf.numpy_function(
+          self._env_step, [action], [self._obs_dtype, tf.float32, tf.float32, tf.float32])
+      next_observation.set_shape(self._obs_shape)
+      for x in (reward, terminated, truncated):
+        x.set_shape([])
+      step_values = [observation[0], action[0], reward, terminated, truncated, value[0]]
+      arrays = [a.write(t, x) for a, x in zip(arrays, step_values)]
+      return t + 1, next_observation, (terminated + truncated) > 0, arrays
+
+    length, observation, _, arrays = tf.while_loop(
+        lambda t, _, done, __: tf.logical_and(t < max_steps, tf.logical_not(done)), body,
+        (tf.constant(0), observation, tf.constant(False), arrays))
+    padding = self._t_max - length
+
+    def pad(array, shape):
+      x = tf.pad(array.stack(), [[0, padding]] + [[0, 0]] * len(shape))
+      return tf.ensure_shape(tf.expand_dims(x, 1), (self._t_max, 1) + tuple(shape))
+
+    obs, action, reward, terminated, truncated, value = [
+        pad(a, shape) for a, (_, shape) in zip(arrays, kinds)]
+    mask = tf.sequence_mask(length, self._t_max, dtype=tf.float32)[:, None]
+    segment = learner_lib.Segment(
+        observation=obs, action=action, reward=reward, terminated=terminated,
+        truncated=truncated, mask=mask, value=value,
+        bootstrap_value=self.actor.value(observation), length=length)
+    return segment, observation
