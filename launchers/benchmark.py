@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo', 'a2c', 'trpo')
+_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c')
 _SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')

@@ -1,8 +1,6 @@
 """The A3C run: worker threads update the global parameters while the main thread logs,
 checkpoints and evaluates, with the outputs of `on_policy.run` (resumable from `logdir`)."""
 
-import json
-import os
 import queue
 import threading
 import time
@@ -14,10 +12,8 @@ import numpy as np
 from agents.a3c import builder
 from agents.a3c import worker as worker_lib
 from agents.common import checkpointing
-from agents.common import evaluation
 from agents.common import logger as logger_lib
 from agents.common import on_policy
-from agents.common import plotting
 
 _POLL_S = 0.05
 
@@ -129,9 +125,9 @@ def run(settings: on_policy.RunSettings, agent: builder.A3CAgent,
   lengths: List[int] = []
   rows: List[Dict[str, float]] = []
   first_iteration_s = None
-  next_log = _next_multiple(step, settings.log_every)
-  next_checkpoint = _next_multiple(step, settings.checkpoint_every)
-  next_eval = _next_multiple(step, settings.eval_every or settings.num_steps)
+  next_log = on_policy.next_multiple(step, settings.log_every)
+  next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
+  next_eval = on_policy.next_multiple(step, settings.eval_every or settings.num_steps)
   threads: List[threading.Thread] = []
   try:
     threads = start_workers(workers, budget, progress, stop, results.put)
@@ -155,8 +151,8 @@ def run(settings: on_policy.RunSettings, agent: builder.A3CAgent,
       step = int(learner.env_steps.numpy())
       finished = not running and results.empty()
       if step >= next_eval and settings.eval_every and step < settings.num_steps:
-        log.write(step, {'eval_return': _evaluate(agent, settings).mean_return})
-        next_eval = _next_multiple(step, settings.eval_every)
+        log.write(step, {'eval_return': on_policy.evaluate(_mode_policy(agent), settings).mean_return})
+        next_eval = on_policy.next_multiple(step, settings.eval_every)
       if rows and (step >= next_log or finished):
         row = {k: float(np.mean([r[k] for r in rows])) for k in rows[-1]}
         row['num_updates'] = float(learner.num_updates.numpy())
@@ -164,10 +160,10 @@ def run(settings: on_policy.RunSettings, agent: builder.A3CAgent,
         row['episode_length'] = float(np.mean(lengths)) if lengths else float('nan')
         log.write(step, row)
         rows, returns, lengths = [], [], []
-        next_log = _next_multiple(step, settings.log_every)
+        next_log = on_policy.next_multiple(step, settings.log_every)
       if step >= next_checkpoint and step < settings.num_steps:
         checkpointer.save(step)
-        next_checkpoint = _next_multiple(step, settings.checkpoint_every)
+        next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
       if finished:
         break
   except KeyboardInterrupt:
@@ -181,30 +177,10 @@ def run(settings: on_policy.RunSettings, agent: builder.A3CAgent,
     _stop(stop, threads)
   train_time_s = time.time() - start
   step = int(learner.env_steps.numpy())
-  checkpointer.save(step)
-  result = _evaluate(agent, settings)
-  log.write(step, {'eval_return': result.mean_return})
-  log.close()
-  record = {
-      'env_steps': step,
-      'mean_return': result.mean_return,
-      'std_return': result.std_return,
-      'episodes': int(len(result.returns)),
-      'returns': [float(r) for r in result.returns],
-      'wall_time_s': time.time() - start,
-      'train_time_s': train_time_s,
-      'first_iteration_s': first_iteration_s,
-      'num_updates': int(learner.num_updates.numpy()),
-      'num_workers': len(workers),
-      'resumed_from': restored,
-  }
-  with open(os.path.join(settings.logdir, 'evaluation.json'), 'w') as f:
-    json.dump(record, f, indent=2)
-  plotting.plot_learning_curve(
-      os.path.join(settings.logdir, logger_lib.CSV_NAME),
-      os.path.join(settings.logdir, 'learning_curve.png'),
-      title=f'{settings.agent} {settings.env_id} seed {settings.seed}')
-  return record
+  return on_policy.finish(
+      settings, checkpointer, log, _mode_policy(agent), step=step, start=start,
+      train_time_s=train_time_s, first_iteration_s=first_iteration_s, restored=restored,
+      num_updates=int(learner.num_updates.numpy()), num_workers=len(workers))
 
 
 def _stop(stop: threading.Event, threads: Sequence[threading.Thread]) -> None:
@@ -214,13 +190,7 @@ def _stop(stop: threading.Event, threads: Sequence[threading.Thread]) -> None:
     thread.join()
 
 
-def _evaluate(agent: builder.A3CAgent, settings: on_policy.RunSettings
-              ) -> evaluation.EvaluationResult:
-  policy = lambda observation: agent.actor.mode(observation).numpy()
-  # Evaluation seeds are far from the training seeds, and the same at every evaluation.
-  return evaluation.evaluate(policy, settings.env_id, settings.eval_episodes,
-                             seed=settings.seed + 1_000_000)
 
 
-def _next_multiple(value: int, every: int) -> int:
-  return (value // every + 1) * every
+def _mode_policy(agent: builder.A3CAgent):
+  return lambda observation: agent.actor.mode(observation).numpy()

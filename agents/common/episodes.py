@@ -7,8 +7,6 @@ environment steps (whole episodes, or online per-step updates): same Logger, Che
 evaluation, plot and `evaluation.json`, resumable from `logdir`.
 """
 
-import json
-import os
 import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
@@ -17,10 +15,8 @@ import tensorflow as tf
 
 from agents.common import checkpointing
 from agents.common import environments
-from agents.common import evaluation
 from agents.common import logger as logger_lib
 from agents.common import on_policy
-from agents.common import plotting
 
 
 class EpisodeBatch(NamedTuple):
@@ -229,9 +225,9 @@ def run(settings: on_policy.RunSettings, agent: EpisodicAgent,
   lengths: List[int] = []
   first_iteration_s = None
   step = int(env_steps.numpy())
-  next_log = _next_multiple(step, settings.log_every)
-  next_checkpoint = _next_multiple(step, settings.checkpoint_every)
-  next_eval = _next_multiple(step, settings.eval_every or settings.num_steps)
+  next_log = on_policy.next_multiple(step, settings.log_every)
+  next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
+  next_eval = on_policy.next_multiple(step, settings.eval_every or settings.num_steps)
   try:
     while step < settings.num_steps:
       result = agent.iterate(settings.num_steps - step)
@@ -244,18 +240,18 @@ def run(settings: on_policy.RunSettings, agent: EpisodicAgent,
       if first_iteration_s is None:
         first_iteration_s = time.time() - start
       if step >= next_eval and settings.eval_every and step < settings.num_steps:
-        log.write(step, {'eval_return': _evaluate(agent, settings).mean_return})
-        next_eval = _next_multiple(step, settings.eval_every)
+        log.write(step, {'eval_return': on_policy.evaluate(agent.mode, settings).mean_return})
+        next_eval = on_policy.next_multiple(step, settings.eval_every)
       if step >= next_log or step >= settings.num_steps:
         row = {k: float(v) for k, v in result.metrics.items()}
         row['episode_return'] = float(np.mean(returns)) if returns else float('nan')
         row['episode_length'] = float(np.mean(lengths)) if lengths else float('nan')
         log.write(step, row)
         returns, lengths = [], []
-        next_log = _next_multiple(step, settings.log_every)
+        next_log = on_policy.next_multiple(step, settings.log_every)
       if step >= next_checkpoint:
         checkpointer.save(step)
-        next_checkpoint = _next_multiple(step, settings.checkpoint_every)
+        next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
   except KeyboardInterrupt:
     path = checkpointer.save(int(env_steps.numpy()))
     log.close()
@@ -263,36 +259,8 @@ def run(settings: on_policy.RunSettings, agent: EpisodicAgent,
           'command to resume.', flush=True)
     raise
   train_time_s = time.time() - start
-  checkpointer.save(step)
-  result = _evaluate(agent, settings)
-  log.write(step, {'eval_return': result.mean_return})
-  log.close()
-  record = {
-      'env_steps': step,
-      'mean_return': result.mean_return,
-      'std_return': result.std_return,
-      'episodes': int(len(result.returns)),
-      'returns': [float(r) for r in result.returns],
-      'wall_time_s': time.time() - start,
-      'train_time_s': train_time_s,
-      'first_iteration_s': first_iteration_s,
-      'resumed_from': restored,
-  }
-  with open(os.path.join(settings.logdir, 'evaluation.json'), 'w') as f:
-    json.dump(record, f, indent=2)
-  plotting.plot_learning_curve(
-      os.path.join(settings.logdir, logger_lib.CSV_NAME),
-      os.path.join(settings.logdir, 'learning_curve.png'),
-      title=f'{settings.agent} {settings.env_id} seed {settings.seed}')
-  return record
+  return on_policy.finish(
+      settings, checkpointer, log, agent.mode, step=step, start=start,
+      train_time_s=train_time_s, first_iteration_s=first_iteration_s, restored=restored)
 
 
-def _evaluate(agent: EpisodicAgent, settings: on_policy.RunSettings
-              ) -> evaluation.EvaluationResult:
-  # Evaluation seeds are far from the training seeds, and the same at every evaluation.
-  return evaluation.evaluate(agent.mode, settings.env_id, settings.eval_episodes,
-                             seed=settings.seed + 1_000_000)
-
-
-def _next_multiple(value: int, every: int) -> int:
-  return (value // every + 1) * every

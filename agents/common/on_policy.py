@@ -130,9 +130,9 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
   returns: List[float] = []
   lengths: List[int] = []
   first_iteration_s = None
-  next_log = _next_multiple(int(env_steps.numpy()), settings.log_every)
-  next_checkpoint = _next_multiple(int(env_steps.numpy()), settings.checkpoint_every)
-  next_eval = _next_multiple(int(env_steps.numpy()), settings.eval_every or settings.num_steps)
+  next_log = next_multiple(int(env_steps.numpy()), settings.log_every)
+  next_checkpoint = next_multiple(int(env_steps.numpy()), settings.checkpoint_every)
+  next_eval = next_multiple(int(env_steps.numpy()), settings.eval_every or settings.num_steps)
   metrics: Dict[str, tf.Tensor] = {}
   try:
     while int(env_steps.numpy()) + batch_steps <= settings.num_steps:
@@ -146,19 +146,19 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
       if first_iteration_s is None:
         first_iteration_s = time.time() - start
       if step >= next_eval and settings.eval_every and step < last_step:
-        result = _evaluate(agent, settings)
+        result = evaluate(_mode_policy(agent.actor), settings)
         log.write(step, {'eval_return': result.mean_return})
-        next_eval = _next_multiple(step, settings.eval_every)
+        next_eval = next_multiple(step, settings.eval_every)
       if step >= next_log or step >= last_step:
         row = {k: float(v) for k, v in metrics.items()}
         row['episode_return'] = float(np.mean(returns)) if returns else float('nan')
         row['episode_length'] = float(np.mean(lengths)) if lengths else float('nan')
         log.write(step, row)
         returns, lengths = [], []
-        next_log = _next_multiple(step, settings.log_every)
+        next_log = next_multiple(step, settings.log_every)
       if step >= next_checkpoint:
         checkpointer.save(step)
-        next_checkpoint = _next_multiple(step, settings.checkpoint_every)
+        next_checkpoint = next_multiple(step, settings.checkpoint_every)
   except KeyboardInterrupt:
     path = checkpointer.save(int(env_steps.numpy()))
     log.close()
@@ -166,9 +166,44 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
           'command to resume.', flush=True)
     raise
   train_time_s = time.time() - start
-  step = int(env_steps.numpy())
+  return finish(settings, checkpointer, log, _mode_policy(agent.actor),
+                step=int(env_steps.numpy()), start=start, train_time_s=train_time_s,
+                first_iteration_s=first_iteration_s, restored=restored)
+
+
+def evaluate(policy: Callable[[np.ndarray], np.ndarray],
+             settings: RunSettings) -> evaluation.EvaluationResult:
+  """`settings.eval_episodes` episodes of the deterministic `policy` (observations -> actions).
+
+  Evaluation seeds are far from the training seeds, and the same at every evaluation.
+  """
+  return evaluation.evaluate(policy, settings.env_id, settings.eval_episodes,
+                             seed=settings.seed + 1_000_000)
+
+
+def finish(settings: RunSettings, checkpointer: checkpointing.Checkpointer,
+           log: logger_lib.Logger, policy: Callable[[np.ndarray], np.ndarray], *, step: int,
+           start: float, train_time_s: float, first_iteration_s: Optional[float],
+           restored: Optional[str], **extra_record) -> Dict[str, Any]:
+  """The end of every training run: checkpoint, final evaluation, evaluation.json, plot.
+
+  Args:
+    settings: the run's settings.
+    checkpointer: saves the final checkpoint.
+    log: the run's logger (gets the final evaluation row, then is closed).
+    policy: the deterministic policy, observations [N, ...] -> actions [N, ...].
+    step: env steps done.
+    start: `time.time()` when the run started.
+    train_time_s: seconds from `start` to the end of the last update.
+    first_iteration_s: seconds from `start` to the end of the first iteration.
+    restored: the checkpoint the run resumed from, or None.
+    **extra_record: more fields for evaluation.json.
+
+  Returns:
+    The record written to `logdir/evaluation.json`.
+  """
   checkpointer.save(step)
-  result = _evaluate(agent, settings)
+  result = evaluate(policy, settings)
   log.write(step, {'eval_return': result.mean_return})
   log.close()
   record = {
@@ -181,6 +216,7 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
       'train_time_s': train_time_s,
       'first_iteration_s': first_iteration_s,
       'resumed_from': restored,
+      **extra_record,
   }
   with open(os.path.join(settings.logdir, 'evaluation.json'), 'w') as f:
     json.dump(record, f, indent=2)
@@ -191,12 +227,10 @@ def run(settings: RunSettings, env: environments.VectorEnv, agent: OnPolicyAgent
   return record
 
 
-def _evaluate(agent: OnPolicyAgent, settings: RunSettings) -> evaluation.EvaluationResult:
-  policy = lambda observation: agent.actor.mode(observation).numpy()
-  # Evaluation seeds are far from the training seeds, and the same at every evaluation.
-  return evaluation.evaluate(policy, settings.env_id, settings.eval_episodes,
-                             seed=settings.seed + 1_000_000)
-
-
-def _next_multiple(value: int, every: int) -> int:
+def next_multiple(value: int, every: int) -> int:
+  """The smallest multiple of `every` above `value` (when to log, checkpoint or evaluate next)."""
   return (value // every + 1) * every
+
+
+def _mode_policy(actor) -> Callable[[np.ndarray], np.ndarray]:
+  return lambda observation: actor.mode(observation).numpy()
