@@ -97,6 +97,7 @@ def make_actor_critic(observation_spec: specs.Array,
                       hidden_sizes: Sequence[int] = (64, 64),
                       activation: str = 'tanh',
                       shared_torso: bool = False,
+                      init_log_std: float = 0.0,
                       **head_kwargs) -> ActorCritic:
   """Builds an `ActorCritic` for an environment and creates its variables.
 
@@ -111,12 +112,16 @@ def make_actor_critic(observation_spec: specs.Array,
     hidden_sizes: torso widths; `()` for linear heads on raw observations.
     activation: torso activation.
     shared_torso: one torso for both heads (True) or separate ones (False).
+    init_log_std: initial log standard deviation of a Gaussian policy (continuous actions;
+      ignored for discrete ones).
     **head_kwargs: forwarded to `make_policy_head` (`tanh_squash`,
       `init_log_std`, `state_dependent_std`, ...).
 
   Returns:
     A built `ActorCritic`.
   """
+  if not isinstance(action_spec, specs.DiscreteArray):
+    head_kwargs.setdefault('init_log_std', init_log_std)
   policy_torso = make_torso(observation_spec, hidden_sizes, activation,
                             name='policy_torso')
   value_torso = None

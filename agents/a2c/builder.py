@@ -29,12 +29,10 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
   diagonal Gaussian with a learned, state-independent log standard deviation.
   """
   with strategy.scope():
-    head_kwargs = {}
-    if not isinstance(action_spec, specs.DiscreteArray):
-      head_kwargs = dict(init_log_std=config.init_log_std)
     network = actor_critic.make_actor_critic(
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-        activation=config.activation, shared_torso=config.shared_torso, **head_kwargs)
+        activation=config.activation, shared_torso=config.shared_torso,
+        init_log_std=config.init_log_std)
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')

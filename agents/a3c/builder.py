@@ -50,12 +50,10 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
 
 
 def _make_network(observation_spec, action_spec, config) -> actor_critic.ActorCritic:
-  head_kwargs = {}
-  if not isinstance(action_spec, specs.DiscreteArray):
-    head_kwargs = dict(init_log_std=config.init_log_std)
   return actor_critic.make_actor_critic(
       observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=config.shared_torso, **head_kwargs)
+      activation=config.activation, shared_torso=config.shared_torso,
+      init_log_std=config.init_log_std)
 
 
 def make_optimizer(config: config_lib.A3CConfig) -> tf.keras.optimizers.Optimizer:

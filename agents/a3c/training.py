@@ -151,7 +151,8 @@ def run(settings: on_policy.RunSettings, agent: builder.A3CAgent,
       step = int(learner.env_steps.numpy())
       finished = not running and results.empty()
       if step >= next_eval and settings.eval_every and step < settings.num_steps:
-        log.write(step, {'eval_return': on_policy.evaluate(_mode_policy(agent), settings).mean_return})
+        result = on_policy.evaluate(_mode_policy(agent), settings)
+        log.write(step, {'eval_return': result.mean_return})
         next_eval = on_policy.next_multiple(step, settings.eval_every)
       if rows and (step >= next_log or finished):
         row = {k: float(np.mean([r[k] for r in rows])) for k in rows[-1]}

@@ -40,12 +40,9 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     raise ValueError(f'--strategy: the one-step actor-critic runs on one replica, got '
                      f'{strategy.num_replicas_in_sync}')
   with strategy.scope():
-    head_kwargs = {}
-    if not isinstance(action_spec, specs.DiscreteArray):
-      head_kwargs = dict(init_log_std=config.init_log_std)
     network = actor_critic.make_actor_critic(
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-        activation=config.activation, shared_torso=False, **head_kwargs)
+        activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
     actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
     learner = learner_lib.ActorCriticLearner(
         network, actor, make_optimizer(config.optimizer, config.actor_learning_rate),

@@ -32,7 +32,7 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     make_network = lambda: actor_critic.make_actor_critic(
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=config.shared_torso,
-        **_head_kwargs(action_spec, config))
+        init_log_std=config.init_log_std)
     network = make_network()
     old_network = make_network() if config.objective == 'kl_penalty' else None
     normalizer = None
@@ -50,8 +50,3 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
                                   observation_normalizer=normalizer)
   return PPOAgent(network, actor, learner, normalizer)
 
-
-def _head_kwargs(action_spec: specs.Array, config: config_lib.PPOConfig) -> dict:
-  if isinstance(action_spec, specs.DiscreteArray):
-    return {}
-  return dict(init_log_std=config.init_log_std)

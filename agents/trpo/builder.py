@@ -35,12 +35,9 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     ValueError: under any strategy but the default one (see `TRPOLearner`).
   """
   learner_lib.check_strategy(strategy)
-  head_kwargs = {}
-  if not isinstance(action_spec, specs.DiscreteArray):
-    head_kwargs = dict(init_log_std=config.init_log_std)
   make_network = lambda: actor_critic.make_actor_critic(
       observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, **head_kwargs)
+      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
   network = make_network()
   old_network = make_network()
   normalizer = None

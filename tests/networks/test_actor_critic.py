@@ -132,6 +132,13 @@ class ActorCriticTest(tf.test.TestCase, parameterized.TestCase):
       self.assertTrue(np.all(np.isfinite(log_prob.numpy())))
     self.assertEqual(step.experimental_get_tracing_count(), 1)
 
+  def test_init_log_std_sets_the_gaussian_std_and_is_ignored_for_discrete(self):
+    model = actor_critic.make_actor_critic(OBS_SPEC, BOUNDED, init_log_std=-1.0)
+    distribution = model.policy(tf.zeros([3, 4]))
+    self.assertAllClose(distribution.stddev(), np.full((3, 2), np.exp(-1.0)), rtol=1e-5)
+    model = actor_critic.make_actor_critic(OBS_SPEC, DISCRETE, init_log_std=-1.0)
+    self.assertEqual(model.policy(tf.zeros([3, 4])).batch_shape, (3,))
+
   def test_empty_hidden_sizes(self):
     model = actor_critic.make_actor_critic(OBS_SPEC, DISCRETE, hidden_sizes=())
     dist, value = model(tf.random.normal([3, 4]))
