@@ -1,5 +1,6 @@
 """Running launchers as a user does, in subprocesses: shared by the launcher tests."""
 
+import csv
 import json
 import os
 import shutil
@@ -68,3 +69,49 @@ class LauncherTestCase(unittest.TestCase):
     for name in ('config.json', 'metrics.csv', 'learning_curve.png', 'checkpoints',
                  'evaluation.json'):
       self.assertTrue(os.path.exists(os.path.join(logdir, name)), name)
+
+  def assert_resumes_with_a_larger_budget(self, module: str, base_flags: Sequence[str],
+                                          metric: str) -> None:
+    """A finished 1000-step run re-run with 2000 steps continues from its checkpoint, and its
+    metrics.csv continues without repeating a step (`metric` marks the training rows)."""
+    logdir = self.create_tempdir()
+    flags = [*base_flags, '--eval_every=0', '--log_every=200', '--checkpoint_every=500']
+    first = run(module, logdir, '--num_steps=1000', *flags)
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    record = evaluation(logdir)
+    self.assertEqual(record['env_steps'], 1000)
+    for key in ('mean_return', 'std_return', 'episodes', 'wall_time_s', 'train_time_s',
+                'first_iteration_s'):
+      self.assertIn(key, record)
+    self.assert_outputs(logdir)
+
+    second = run(module, logdir, '--num_steps=2000', *flags)
+    self.assertEqual(second.returncode, 0, second.stderr[-2000:])
+    self.assertIn('Resumed from', second.stdout)
+    self.assertIn('at 1,000 env steps', second.stdout)
+    record = evaluation(logdir)
+    self.assertEqual(record['env_steps'], 2000)
+    self.assertIn('ckpt-1000', record['resumed_from'])
+    with open(os.path.join(logdir, 'metrics.csv'), newline='') as f:
+      steps = [int(float(r['env_steps'])) for r in csv.DictReader(f) if r.get(metric)]
+    self.assertEqual(steps, sorted(set(steps)))
+    self.assertEqual(steps[-1], 2000)
+
+  def assert_changed_config_is_refused(self, module: str, base_flags: Sequence[str]) -> None:
+    """Re-running a logdir with another config fails naming --logdir."""
+    logdir = self.create_tempdir()
+    first = run(module, logdir, *base_flags, '--num_steps=300', '--eval_every=0')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    second = run(module, logdir, *base_flags, '--num_steps=600', '--eval_every=0',
+                 '--discount=0.5')
+    self.assertNotEqual(second.returncode, 0)
+    self.assertIn('--logdir', second.stderr)
+
+  def assert_learns(self, module: str, num_steps: int, threshold: float, *flags: str) -> None:
+    """`--tuned` CartPole for `num_steps` evaluates at least `threshold` (random: ~20)."""
+    logdir = self.create_tempdir()
+    result = run(module, logdir, '--env=CartPole-v1', '--tuned', f'--num_steps={num_steps}',
+                 '--seed=0', '--eval_every=0', *flags)
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertGreaterEqual(evaluation(logdir)['mean_return'], threshold)
+    self.assert_outputs(logdir)
