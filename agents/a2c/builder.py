@@ -8,6 +8,7 @@ import tensorflow as tf
 from agents.a2c import config as config_lib
 from agents.a2c import learner as learner_lib
 from agents.common import actors
+from agents.common import learning
 from agents.common import running_stats
 from networks import actor_critic
 
@@ -36,19 +37,12 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')
-    optimizer = make_optimizer(config)
+    optimizer = learning.make_optimizer(
+        config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
+        rmsprop_decay=config.rmsprop_decay)
   learner = learner_lib.A2CLearner(network, optimizer, config, strategy,
                                    observation_normalizer=normalizer)
   actor = actors.PolicyValueActor(network, observation_spec, seed=seed,
                                   observation_normalizer=normalizer)
   return A2CAgent(network, actor, learner, normalizer)
 
-
-def make_optimizer(config: config_lib.A2CConfig) -> tf.keras.optimizers.Optimizer:
-  """RMSProp (theta -= lr * g / sqrt(E[g^2] + eps), one set of statistics) or Adam."""
-  if config.optimizer == 'rmsprop':
-    return tf.keras.optimizers.RMSprop(
-        learning_rate=config.learning_rate, rho=config.rmsprop_decay, momentum=0.0,
-        epsilon=config.optimizer_epsilon, centered=False)
-  return tf.keras.optimizers.Adam(learning_rate=config.learning_rate,
-                                  epsilon=config.optimizer_epsilon)

@@ -10,6 +10,7 @@ from agents.a3c import config as config_lib
 from agents.a3c import learner as learner_lib
 from agents.a3c import worker as worker_lib
 from agents.common import actors
+from agents.common import learning
 from networks import actor_critic
 
 
@@ -39,7 +40,10 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
   """
   make_network = lambda: _make_network(observation_spec, action_spec, config)
   network = make_network()
-  learner = learner_lib.A3CLearner(network, make_optimizer(config), config, strategy)
+  optimizer = learning.make_optimizer(
+      config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
+      rmsprop_decay=config.rmsprop_decay)
+  learner = learner_lib.A3CLearner(network, optimizer, config, strategy)
   actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
 
   def make_workers(envs: List[dm_env.Environment], worker_seed: int) -> List[worker_lib.Worker]:
@@ -55,12 +59,3 @@ def _make_network(observation_spec, action_spec, config) -> actor_critic.ActorCr
       activation=config.activation, shared_torso=config.shared_torso,
       init_log_std=config.init_log_std)
 
-
-def make_optimizer(config: config_lib.A3CConfig) -> tf.keras.optimizers.Optimizer:
-  """The shared optimizer: RMSProp (theta -= lr g / sqrt(E[g^2] + eps)) or Adam."""
-  if config.optimizer == 'rmsprop':
-    return tf.keras.optimizers.RMSprop(
-        learning_rate=config.learning_rate, rho=config.rmsprop_decay, momentum=0.0,
-        epsilon=config.optimizer_epsilon, centered=False)
-  return tf.keras.optimizers.Adam(learning_rate=config.learning_rate,
-                                  epsilon=config.optimizer_epsilon)

@@ -11,6 +11,7 @@ from agents.actor_critic import learner as learner_lib
 from agents.common import actors
 from agents.common import environments
 from agents.common import episodes
+from agents.common import learning
 from networks import actor_critic
 
 
@@ -20,12 +21,6 @@ class ActorCriticAgent(NamedTuple):
   actor: actors.PolicyValueActor
   learner: learner_lib.ActorCriticLearner
 
-
-def make_optimizer(name: str, learning_rate: float) -> tf.keras.optimizers.Optimizer:
-  """Plain SGD (the book's theta += alpha g) or Adam."""
-  if name == 'sgd':
-    return tf.keras.optimizers.SGD(learning_rate=learning_rate)
-  return tf.keras.optimizers.Adam(learning_rate=learning_rate)
 
 
 def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
@@ -45,8 +40,8 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
         activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
     actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
     learner = learner_lib.ActorCriticLearner(
-        network, actor, make_optimizer(config.optimizer, config.actor_learning_rate),
-        make_optimizer(config.optimizer, config.critic_learning_rate), config,
+        network, actor, learning.make_optimizer(config.optimizer, config.actor_learning_rate),
+        learning.make_optimizer(config.optimizer, config.critic_learning_rate), config,
         observation_spec, action_spec)
   return ActorCriticAgent(network, actor, learner)
 

@@ -54,6 +54,27 @@ def copy_variables(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable
     target.assign(source)
 
 
+def make_optimizer(name: str, learning_rate: float, *, epsilon: Optional[float] = None,
+                   rmsprop_decay: float = 0.99) -> tf.keras.optimizers.Optimizer:
+  """The optimizer a config names: 'adam', 'rmsprop' (no momentum, uncentered) or 'sgd'.
+
+  Args:
+    name: 'adam', 'rmsprop' or 'sgd' (plain theta -= lr g).
+    learning_rate: the step size.
+    epsilon: Adam's or RMSProp's epsilon (None: Keras' default).
+    rmsprop_decay: RMSProp's decay of the mean square (rho).
+  """
+  extra = {} if epsilon is None else {'epsilon': epsilon}
+  if name == 'adam':
+    return tf.keras.optimizers.Adam(learning_rate=learning_rate, **extra)
+  if name == 'rmsprop':
+    return tf.keras.optimizers.RMSprop(learning_rate=learning_rate, rho=rmsprop_decay,
+                                       momentum=0.0, centered=False, **extra)
+  if name == 'sgd':
+    return tf.keras.optimizers.SGD(learning_rate=learning_rate)
+  raise ValueError(f"make_optimizer: unknown optimizer {name!r}; use adam, rmsprop or sgd")
+
+
 def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:
   """Merges the leading [T, B] dims of `x` into one [T * B] dim."""
   return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from agents.common import actors
 from agents.common import episodes
+from agents.common import learning
 from agents.reinforce import config as config_lib
 from agents.reinforce import learner as learner_lib
 from networks import actor_critic
@@ -18,12 +19,6 @@ class ReinforceAgent(NamedTuple):
   actor: actors.PolicyValueActor
   learner: learner_lib.ReinforceLearner
 
-
-def make_optimizer(name: str, learning_rate: float) -> tf.keras.optimizers.Optimizer:
-  """Adam, or plain SGD (theta -= lr * g, the book's update)."""
-  if name == 'sgd':
-    return tf.keras.optimizers.SGD(learning_rate=learning_rate)
-  return tf.keras.optimizers.Adam(learning_rate=learning_rate)
 
 
 def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
@@ -42,8 +37,8 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
     learner = learner_lib.ReinforceLearner(
-        network, make_optimizer(config.optimizer, config.actor_learning_rate),
-        make_optimizer(config.optimizer, config.critic_learning_rate), config,
+        network, learning.make_optimizer(config.optimizer, config.actor_learning_rate),
+        learning.make_optimizer(config.optimizer, config.critic_learning_rate), config,
         observation_spec, action_spec)
   actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
   return ReinforceAgent(network, actor, learner)

@@ -38,6 +38,16 @@ class LearningTest(tf.test.TestCase):
     self.assertAllClose(variables[0], [-0.6, 0.0])
     self.assertAllClose(variables[1], [-0.8])
 
+  def test_make_optimizer(self):
+    rmsprop = learning.make_optimizer('rmsprop', 1e-3, epsilon=1e-5, rmsprop_decay=0.9)
+    self.assertIsInstance(rmsprop, tf.keras.optimizers.RMSprop)
+    self.assertAllClose(rmsprop.rho, 0.9)
+    self.assertAllClose(rmsprop.epsilon, 1e-5)
+    self.assertIsInstance(learning.make_optimizer('adam', 1e-3), tf.keras.optimizers.Adam)
+    self.assertIsInstance(learning.make_optimizer('sgd', 1e-3), tf.keras.optimizers.SGD)
+    with self.assertRaisesRegex(ValueError, 'make_optimizer'):
+      learning.make_optimizer('lion', 1e-3)
+
   def test_per_process_statistics_are_refused_with_several_workers(self):
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec({'worker': ['localhost:1', 'localhost:2']}))
