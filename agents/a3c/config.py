@@ -62,9 +62,7 @@ class A3CConfig:
     config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_in_range(self, 'rmsprop_decay', 0.0, 1.0)
     config_lib.check_choice(self, 'optimizer', ('rmsprop', 'adam'))
-    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
-    if any(h < 1 for h in self.hidden_sizes):
-      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    config_lib.check_network(self)
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

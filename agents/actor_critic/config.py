@@ -60,9 +60,7 @@ class ActorCriticConfig:
     config_lib.check_non_negative(self, 'entropy_coef')
     config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_choice(self, 'optimizer', ('adam', 'sgd'))
-    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
-    if any(h < 1 for h in self.hidden_sizes):
-      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    config_lib.check_network(self)
 
   @property
   def batch_size(self) -> int:

@@ -67,6 +67,16 @@ def check_choice(config, name: str, choices: Iterable[str]) -> None:
     raise ConfigError(name, value, f"must be one of {', '.join(choices)}")
 
 
+ACTIVATIONS = ('tanh', 'relu', 'elu', 'gelu', 'swish')
+
+
+def check_network(config) -> None:
+  """Raises ConfigError for an unknown `activation` or a `hidden_sizes` entry below 1."""
+  check_choice(config, 'activation', ACTIVATIONS)
+  if any(h < 1 for h in config.hidden_sizes):
+    raise ConfigError('hidden_sizes', config.hidden_sizes, 'sizes must be >= 1')
+
+
 def check_documented(config_cls) -> None:
   """Raises TypeError if a dataclass field has no line in the docstring (used by tests)."""
   missing = [f.name for f in dataclasses.fields(config_cls) if f.name not in field_docs(config_cls)]

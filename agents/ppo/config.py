@@ -89,9 +89,7 @@ class PPOConfig:
     config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
     config_lib.check_choice(self, 'objective', ('clip', 'kl_penalty'))
-    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
-    if any(h < 1 for h in self.hidden_sizes):
-      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    config_lib.check_network(self)
     if self.batch_size % self.minibatch_size:
       raise config_lib.ConfigError(
           'minibatch_size', self.minibatch_size,

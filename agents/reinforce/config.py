@@ -70,9 +70,7 @@ class ReinforceConfig:
     config_lib.check_choice(self, 'return_type', ('reward_to_go', 'total'))
     config_lib.check_choice(self, 'truncation', ('bootstrap', 'cut'))
     config_lib.check_choice(self, 'optimizer', ('adam', 'sgd'))
-    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
-    if any(h < 1 for h in self.hidden_sizes):
-      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    config_lib.check_network(self)
     if self.truncation == 'bootstrap' and not self.baseline:
       raise config_lib.ConfigError(
           'truncation', self.truncation,

@@ -87,9 +87,7 @@ class TRPOConfig:
       raise config_lib.ConfigError('backtrack_coef', self.backtrack_coef, 'must be in (0, 1)')
     config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
-    config_lib.check_choice(self, 'activation', ('tanh', 'relu', 'elu', 'gelu', 'swish'))
-    if any(h < 1 for h in self.hidden_sizes):
-      raise config_lib.ConfigError('hidden_sizes', self.hidden_sizes, 'sizes must be >= 1')
+    config_lib.check_network(self)
     if self.batch_size % self.value_minibatch_size:
       raise config_lib.ConfigError(
           'value_minibatch_size', self.value_minibatch_size,

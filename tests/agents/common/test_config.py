@@ -108,5 +108,16 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(str(ctx.exception), "--strategy='tpuu': must be one of default, mirrored")
 
 
+class CheckNetworkTest(tf.test.TestCase):
+
+  def test_network_fields(self):
+    good = dataclasses.make_dataclass('Net', [('activation', str), ('hidden_sizes', tuple)])
+    config.check_network(good('relu', (64, 64)))
+    with self.assertRaisesRegex(config.ConfigError, r"--activation='sigmoidish': must be one of"):
+      config.check_network(good('sigmoidish', (64,)))
+    with self.assertRaisesRegex(config.ConfigError, r'--hidden_sizes=\(64, 0\): sizes must be'):
+      config.check_network(good('tanh', (64, 0)))
+
+
 if __name__ == '__main__':
   tf.test.main()
