@@ -22,8 +22,8 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c')
-_SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c'}
+_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c', 'ddpg', 'td3', 'sac')
+_SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c', 'ddpg': 'ddpg', 'td3': 'td3', 'sac': 'sac'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')
 _ENV = flags.DEFINE_string('env', 'CartPole-v1', 'Gymnasium environment id.')

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from agents.common import distribute
 from agents.common import environments
+from agents.common import off_policy
 from agents.common import on_policy
 from agents.common import seeding
 from launchers import flags as flags_lib
@@ -108,3 +109,66 @@ def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
         settings)
   finally:
     env.close()
+
+
+def train_off_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
+                     config_flags: Mapping[str, flags.FlagHolder],
+                     replay_address: flags.FlagHolder, config_cls,
+                     tuned: Mapping[str, Mapping[str, Any]], make_agent) -> None:
+  """The `main` of an off-policy launcher (DDPG, TD3, SAC): validate, build, train, report.
+
+  Every invalid input fails before anything is written, with one line naming the flag.
+
+  Args:
+    name: the agent's name (logdir default, config.json).
+    argv: the positional arguments absl passes to `main`.
+    shared: the holders from `flags.define_shared_flags`.
+    config_flags: the holders from `flags.define_config_flags(config_cls)`.
+    replay_address: the `--replay_address` holder ('' for an in-process replay server).
+    config_cls: the agent's config dataclass (an `off_policy.OffPolicyConfig`).
+    tuned: per-environment settings applied by `--tuned`.
+    make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
+      `.actor` and `.learner`.
+  """
+  if len(argv) > 1:
+    flags_lib.fail(f'unexpected arguments {argv[1:]}')
+  try:
+    settings = flags_lib.run_settings(name, shared)
+    environments.check_env_id(settings.env_id)
+    config = flags_lib.build_config(
+        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
+    off_policy.check_budget(settings, config)
+  except ValueError as error:
+    flags_lib.fail(str(error))
+  if shared['strategy'].value == 'multi_worker':
+    flags_lib.fail("--strategy='multi_worker': the off-policy agents train one learner; use "
+                   'default, one_device, mirrored or tpu')
+
+  start_time = time.time()
+  strategy = setup_runtime(shared, settings.seed)
+  env = None
+  replay = None
+  try:
+    try:
+      env = environments.make_environment(settings.env_id, seed=settings.seed)
+      agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
+                         seed=settings.seed)
+      if config.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f'--batch_size={config.batch_size}: must split evenly across the '
+                         f'{strategy.num_replicas_in_sync} replicas')
+      replay = off_policy.make_replay(config, env.observation_spec(), env.action_spec(),
+                                      settings.logdir, replay_address.value or None)
+      on_policy.write_config(settings, config)
+    except ValueError as error:
+      flags_lib.fail(str(error))
+    parts = off_policy.OffPolicyAgent(
+        actor=agent.actor, learner=agent.learner,
+        trackables=dict(learner=agent.learner, actor=agent.actor))
+    run_and_report(
+        lambda: off_policy.run(settings, env, parts, config, replay, strategy, start_time),
+        settings)
+  finally:
+    if replay is not None and replay.server is not None:
+      replay.server.stop()
+    if env is not None:
+      env.close()

@@ -43,6 +43,14 @@ def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, f
   )
 
 
+def define_replay_address_flag() -> flags.FlagHolder:
+  """Defines --replay_address for the off-policy launchers."""
+  return flags.DEFINE_string(
+      'replay_address', '', "host:port of a Reverb server started by launchers.replay_server "
+      "with the same --env (default '': an in-process server whose table is checkpointed "
+      'into --logdir/replay).')
+
+
 def define_config_flags(config_cls) -> Dict[str, flags.FlagHolder]:
   """Defines one flag per field of a config dataclass, documented by its docstring."""
   docs = config_lib.field_docs(config_cls)

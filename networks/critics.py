@@ -1,5 +1,10 @@
 """Critics and actors for off-policy continuous control (DDPG, TD3, SAC, D4PG).
 
+With `observation_batch_norm`, observations pass through a `BatchNormalization` layer before
+anything else (DDPG, Lillicrap et al. 2015, section 3): the layer uses the batch statistics
+when called with `training=True` (learner updates) and its moving averages otherwise (acting,
+target networks).
+
 All critics take `observations [B, O]` and `actions [B, A]` (any shared leading
 dims work) and concatenate them before an MLP, as in Fujimoto et al. 2018
 (TD3, arXiv:1802.09477) and Haarnoja et al. 2018 (SAC, arXiv:1801.01290).
@@ -16,6 +21,16 @@ from networks.torso import MLP
 from networks.torso import dummy_observation
 from networks.torso import make_torso
 from networks.torso import orthogonal
+
+
+def _batch_norm() -> tf.keras.layers.Layer:
+  return tf.keras.layers.BatchNormalization(name='observation_batch_norm')
+
+
+def _maybe_normalize(layer, observations, training):
+  if layer is None:
+    return observations
+  return layer(tf.cast(observations, tf.float32), training=training)
 
 
 def _concat(observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
@@ -39,19 +54,24 @@ class QNetwork(tf.keras.layers.Layer):
   def __init__(self,
                hidden_sizes: Sequence[int] = (256, 256),
                activation: str = 'relu',
-               name: Optional[str] = None):
+               name: Optional[str] = None,
+               observation_batch_norm: bool = False):
     """Creates the critic.
 
     Args:
       hidden_sizes: MLP widths.
       activation: MLP activation.
       name: Keras layer name.
+      observation_batch_norm: batch-normalize observations first (see the module doc).
     """
     super().__init__(name=name)
+    self._normalize = _batch_norm() if observation_batch_norm else None
     self._torso = MLP(hidden_sizes, activation=activation, name='torso')
     self._head = heads.ValueHead(name='q_value')
 
-  def call(self, observations: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+  def call(self, observations: tf.Tensor, actions: tf.Tensor,
+           training: Optional[bool] = None) -> tf.Tensor:
+    observations = _maybe_normalize(self._normalize, observations, training)
     return self._head(self._torso(_concat(observations, actions)))
 
 
@@ -69,16 +89,19 @@ class TwinQNetwork(tf.keras.layers.Layer):
   def __init__(self,
                hidden_sizes: Sequence[int] = (256, 256),
                activation: str = 'relu',
-               name: Optional[str] = None):
+               name: Optional[str] = None,
+               observation_batch_norm: bool = False):
     """Creates both critics with the same architecture, separate weights."""
     super().__init__(name=name)
-    self.q1_network = QNetwork(hidden_sizes, activation, name='q1')
-    self.q2_network = QNetwork(hidden_sizes, activation, name='q2')
+    self.q1_network = QNetwork(hidden_sizes, activation, name='q1',
+                               observation_batch_norm=observation_batch_norm)
+    self.q2_network = QNetwork(hidden_sizes, activation, name='q2',
+                               observation_batch_norm=observation_batch_norm)
 
-  def call(self, observations: tf.Tensor,
-           actions: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-    return (self.q1_network(observations, actions),
-            self.q2_network(observations, actions))
+  def call(self, observations: tf.Tensor, actions: tf.Tensor,
+           training: Optional[bool] = None) -> Tuple[tf.Tensor, tf.Tensor]:
+    return (self.q1_network(observations, actions, training=training),
+            self.q2_network(observations, actions, training=training))
 
 
 class DistributionalQ(NamedTuple):
@@ -162,11 +185,58 @@ class DeterministicActor(tf.keras.Model):
   """
 
   def __init__(self, torso: tf.keras.layers.Layer,
-               head: heads.DeterministicHead, name: Optional[str] = None):
+               head: heads.DeterministicHead, name: Optional[str] = None,
+               observation_batch_norm: bool = False):
     """Creates the actor from a torso and a `heads.DeterministicHead`."""
+    super().__init__(name=name)
+    self.normalize = _batch_norm() if observation_batch_norm else None
+    self.torso = torso
+    self.head = head
+
+  def call(self, observations: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
+    observations = _maybe_normalize(self.normalize, observations, training)
+    return self.head(self.torso(observations))
+
+
+class StochasticActor(tf.keras.Model):
+  """Stochastic policy `pi(.|s)`: an MLP torso and a policy head (SAC: `TanhGaussianHead`).
+
+  Call args:
+    observations: `[B, ...]`.
+
+  Returns:
+    The head's distribution, batch shape `[B]`, event shape `[A]`.
+  """
+
+  def __init__(self, torso: tf.keras.layers.Layer, head: tf.keras.layers.Layer,
+               name: Optional[str] = None):
+    """Creates the actor from a torso and a policy head."""
     super().__init__(name=name)
     self.torso = torso
     self.head = head
+
+  def call(self, observations: tf.Tensor):
+    return self.head(self.torso(observations))
+
+  def loc_and_scale(self, observations: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+    """`(loc, scale)` `[B, A]` of the pre-squash Gaussian (Gaussian heads only)."""
+    return self.head.loc_and_scale(self.torso(observations))
+
+
+class ValueNetwork(tf.keras.Model):
+  """State-value network `V(s) = w^T MLP(s) + b` (SAC v1's soft value function).
+
+  Call args:
+    observations: `[B, ...]`.
+
+  Returns:
+    `[B]` values.
+  """
+
+  def __init__(self, torso: tf.keras.layers.Layer, name: Optional[str] = None):
+    super().__init__(name=name)
+    self.torso = torso
+    self.head = heads.ValueHead(name='value')
 
   def call(self, observations: tf.Tensor) -> tf.Tensor:
     return self.head(self.torso(observations))
@@ -197,7 +267,8 @@ def _check_observation(observation_spec, caller: str):
 def make_deterministic_actor(observation_spec: specs.Array,
                              action_spec: specs.BoundedArray,
                              hidden_sizes: Sequence[int] = (256, 256),
-                             activation: str = 'relu') -> DeterministicActor:
+                             activation: str = 'relu',
+                             observation_batch_norm: bool = False) -> DeterministicActor:
   """Builds a `DeterministicActor` (DDPG/TD3) with its variables created.
 
   Args:
@@ -205,26 +276,69 @@ def make_deterministic_actor(observation_spec: specs.Array,
     action_spec: rank-1 float `BoundedArray`; its bounds set the tanh scaling.
     hidden_sizes: MLP widths.
     activation: MLP activation.
+    observation_batch_norm: batch-normalize observations first (see the module doc).
 
   Returns:
     A built actor mapping `[B, *obs_shape]` to `[B, A]` actions.
   """
   _check_continuous(action_spec, 'make_deterministic_actor')
+  if observation_batch_norm:
+    _check_observation(observation_spec, 'make_deterministic_actor')
   low, high = heads.action_bounds(action_spec)
   actor = DeterministicActor(
       make_torso(observation_spec, hidden_sizes, activation,
                               name='torso'),
       heads.DeterministicHead(low, high, name='action_head'),
-      name='deterministic_actor')
+      name='deterministic_actor', observation_batch_norm=observation_batch_norm)
   actor(dummy_observation(observation_spec))
   return actor
+
+
+def make_stochastic_actor(observation_spec: specs.Array,
+                          action_spec: specs.BoundedArray,
+                          hidden_sizes: Sequence[int] = (256, 256),
+                          activation: str = 'relu',
+                          **head_kwargs) -> StochasticActor:
+  """Builds a tanh-squashed Gaussian `StochasticActor` (SAC) with its variables created.
+
+  Args:
+    observation_spec: a single `dm_env.specs.Array` (higher ranks flattened).
+    action_spec: rank-1 float `BoundedArray`; samples lie inside its bounds.
+    hidden_sizes: MLP widths.
+    activation: MLP activation.
+    **head_kwargs: forwarded to `heads.TanhGaussianHead` (e.g. `min_log_std`); the standard
+      deviation is state-dependent.
+
+  Returns:
+    A built actor mapping `[B, *obs_shape]` to a distribution over `[B, A]` actions.
+  """
+  _check_continuous(action_spec, 'make_stochastic_actor')
+  low, high = heads.action_bounds(action_spec)
+  actor = StochasticActor(
+      make_torso(observation_spec, hidden_sizes, activation, name='torso'),
+      heads.TanhGaussianHead(low, high, state_dependent_std=True, name='policy_head',
+                             **head_kwargs),
+      name='stochastic_actor')
+  actor.loc_and_scale(dummy_observation(observation_spec))
+  return actor
+
+
+def make_value_network(observation_spec: specs.Array,
+                       hidden_sizes: Sequence[int] = (256, 256),
+                       activation: str = 'relu') -> ValueNetwork:
+  """Builds a `ValueNetwork` (SAC v1's V and target V) with its variables created."""
+  network = ValueNetwork(make_torso(observation_spec, hidden_sizes, activation, name='torso'),
+                         name='value')
+  network(dummy_observation(observation_spec))
+  return network
 
 
 def make_q_network(observation_spec: specs.Array,
                    action_spec: specs.BoundedArray,
                    hidden_sizes: Sequence[int] = (256, 256),
                    activation: str = 'relu',
-                   twin: bool = False):
+                   twin: bool = False,
+                   observation_batch_norm: bool = False):
   """Builds a `QNetwork` (or `TwinQNetwork` if `twin`) with variables created.
 
   Args:
@@ -233,6 +347,7 @@ def make_q_network(observation_spec: specs.Array,
     hidden_sizes: MLP widths.
     activation: MLP activation.
     twin: build two independent critics.
+    observation_batch_norm: batch-normalize observations first (see the module doc).
 
   Returns:
     A built critic mapping `([B, O], [B, A])` to `[B]` (or a pair of `[B]`).
@@ -240,7 +355,8 @@ def make_q_network(observation_spec: specs.Array,
   _check_observation(observation_spec, 'make_q_network')
   _check_continuous(action_spec, 'make_q_network')
   cls = TwinQNetwork if twin else QNetwork
-  critic = cls(hidden_sizes, activation, name='twin_q' if twin else 'q')
+  critic = cls(hidden_sizes, activation, name='twin_q' if twin else 'q',
+               observation_batch_norm=observation_batch_norm)
   critic(*_dummy_inputs(observation_spec, action_spec))
   return critic
 

@@ -15,8 +15,20 @@ class ConfigError(ValueError):
 
 
 def field_docs(config_cls) -> Dict[str, str]:
-  """Maps each field of a config dataclass to its line in the class docstring's `Attributes:`."""
-  doc = inspect.getdoc(config_cls) or ''
+  """Maps each field of a config dataclass to its line in the `Attributes:` of its docstring.
+
+  Fields inherited from a base config are documented by the base's docstring; a subclass may
+  document them again to override the text.
+  """
+  docs = {}
+  for cls in reversed(config_cls.__mro__):
+    if dataclasses.is_dataclass(cls) and '__doc__' in vars(cls):
+      docs.update(_attribute_docs(vars(cls)['__doc__']))
+  return docs
+
+
+def _attribute_docs(doc: str) -> Dict[str, str]:
+  doc = inspect.cleandoc(doc or '')
   docs, current = {}, None
   in_attributes = False
   for line in doc.splitlines():

@@ -1,0 +1,140 @@
+"""The compiled learner step shared by the off-policy agents (DDPG, TD3, SAC).
+
+A subclass writes up to three functions:
+  - `_train(transition)`: runs in replica context on one replica's share of the batch; computes
+    the losses (per-example, averaged over the global batch), applies the gradients and returns
+    a dict of scalar metrics;
+  - `_train_delayed(transition)` (optional): the same, run only on every `delay`-th update
+    after `_train` (TD3's delayed policy updates); returns the metrics named by
+    `delayed_metrics`;
+  - `_update_targets()`: the soft target updates (and anything else that must be written once,
+    not per replica), run in cross-replica context after the training functions.
+
+`step(iterator)` then is one `tf.function`: the next batch, the training functions under
+`strategy.run`, the metrics averaged over replicas, `_update_targets()` and `num_updates += 1`.
+The delay is decided outside `strategy.run` (a replica function may not hold a gradient
+all-reduce inside a conditional). Without a distribution strategy the whole update (everything
+but reading the batch) is one XLA program when `jit_compile` is set.
+"""
+
+from typing import Dict, Sequence
+
+import tensorflow as tf
+
+from agents.common import distribute
+
+
+def soft_update(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable],
+                tau: float) -> None:
+  """theta' <- tau theta + (1 - tau) theta', element by element (Lillicrap et al. 2015, Alg. 1).
+
+  Non-trainable variables (e.g. batch-norm moving statistics) are averaged the same way.
+  """
+  for target, source in zip(targets, sources, strict=True):
+    target.assign(tau * source + (1.0 - tau) * target)
+
+
+class OffPolicyLearner(tf.Module):
+  """Base of the off-policy learners: one compiled `step(iterator)` per gradient update.
+
+  Args:
+    strategy: the strategy the variables were created under.
+    global_batch_size: the batch size over all replicas (for the loss averages).
+    seed: seeds the learner's sampling (stateless: the seed, the update count, the replica).
+    jit_compile: compile the update with XLA (used without a distribution strategy).
+    name: the module's name.
+  """
+
+  # Metrics returned by `_train_delayed` (zeros on the updates that skip it).
+  delayed_metrics = ()
+
+  def __init__(self, strategy: tf.distribute.Strategy, global_batch_size: int, seed: int,
+               jit_compile: bool, name: str, delay: int = 1):
+    super().__init__(name=name)
+    self._delay = int(delay)
+    self._strategy = strategy
+    self._global_batch_size = global_batch_size
+    self._seed = int(seed)
+    self._default = distribute.is_default_strategy(strategy)
+    with strategy.scope():
+      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+    update = tf.function(self._update_default, jit_compile=jit_compile, autograph=False)
+    self._compiled_update = update
+    self.step = tf.function(self._step, autograph=False)
+    self.update = tf.function(self._update_on_batch, autograph=False)
+
+  # To be written by the subclasses.
+  def _train(self, transition) -> Dict[str, tf.Tensor]:
+    raise NotImplementedError
+
+  def _train_delayed(self, transition) -> Dict[str, tf.Tensor]:
+    del transition
+    return {}
+
+  def _update_targets(self) -> None:
+    raise NotImplementedError
+
+  def delayed_update_due(self) -> tf.Tensor:
+    """Whether this update (numbered from 0) runs `_train_delayed`."""
+    return tf.equal(self.num_updates % self._delay, 0)
+
+  # Shared helpers.
+  def mean(self, per_example: tf.Tensor) -> tf.Tensor:
+    """Averages per-example losses over the global batch (sum over replicas gives the mean)."""
+    return tf.nn.compute_average_loss(per_example, global_batch_size=self._global_batch_size)
+
+  def sampling_seed(self, salt: int) -> tf.Tensor:
+    """A stateless-RNG seed [2] (int32) that differs per update, per replica and per `salt`."""
+    context = tf.distribute.get_replica_context()
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    replicas = self._strategy.num_replicas_in_sync
+    counter = ((self.num_updates * replicas + replica) * 16 + salt) % (2**31 - 1)
+    return tf.cast(tf.stack([tf.constant(self._seed, tf.int64), counter]), tf.int32)
+
+  def apply(self, optimizer: tf.keras.optimizers.Optimizer, tape: tf.GradientTape,
+            loss: tf.Tensor, variables: Sequence[tf.Variable]) -> tf.Tensor:
+    """Applies d loss / d variables (summed over replicas); returns the global gradient norm."""
+    gradients = tape.gradient(loss, variables)
+    if self._strategy.num_replicas_in_sync > 1:
+      gradients = tf.distribute.get_replica_context().all_reduce(
+          tf.distribute.ReduceOp.SUM, gradients)
+    optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    return tf.linalg.global_norm(gradients)
+
+  # The step.
+  def _delayed(self, run) -> Dict[str, tf.Tensor]:
+    """`run()` on the due updates; zeros for `delayed_metrics` otherwise."""
+    if not self.delayed_metrics:
+      run()
+      return {}
+    if self._delay == 1:
+      return run()
+    skipped = lambda: {name: tf.constant(0.0) for name in self.delayed_metrics}
+    return tf.cond(self.delayed_update_due(), run, skipped)
+
+  def _finish(self, metrics: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    self._update_targets()
+    self.num_updates.assign_add(1)
+    return metrics
+
+  def _update_default(self, transition) -> Dict[str, tf.Tensor]:
+    metrics = self._train(transition)
+    metrics.update(self._delayed(lambda: self._train_delayed(transition)))
+    return self._finish(metrics)
+
+  def _run(self, fn, transition) -> Dict[str, tf.Tensor]:
+    metrics = self._strategy.run(fn, args=(transition,))
+    return {k: self._strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+            for k, v in metrics.items()}
+
+  def _update_on_batch(self, transition) -> Dict[str, tf.Tensor]:
+    """One update from a batch already in hand (per-replica values under a strategy)."""
+    if self._default:
+      return self._compiled_update(transition)
+    metrics = self._run(self._train, transition)
+    metrics.update(self._delayed(lambda: self._run(self._train_delayed, transition)))
+    return self._finish(metrics)
+
+  def _step(self, iterator) -> Dict[str, tf.Tensor]:
+    """One update from the next batch of `iterator`."""
+    return self._update_on_batch(next(iterator))

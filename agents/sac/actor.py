@@ -1,0 +1,53 @@
+"""SAC action selection: samples of the tanh-squashed Gaussian policy (compiled)."""
+
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+from networks import critics
+from networks import heads
+
+
+class StochasticPolicyActor(tf.Module):
+  """Acts with a = mid + half_range * tanh(u), u ~ N(loc(s), scale(s)^2) (SAC's policy).
+
+  `mode` is the evaluation action mid + half_range * tanh(loc(s)). Noise comes from a
+  checkpointed `tf.random.Generator`, so a seeded run is reproducible and a resumed run
+  continues its stream.
+
+  Args:
+    policy: a `critics.StochasticActor` with a tanh-Gaussian head.
+    observation_spec: fixes the compiled signature.
+    action_spec: the bounds.
+    seed: seeds the sampling.
+    jit_compile: compile `select` and `mode` with XLA.
+  """
+
+  def __init__(self, policy: critics.StochasticActor, observation_spec: specs.Array,
+               action_spec: specs.BoundedArray, seed: int, jit_compile: bool = True):
+    super().__init__(name='stochastic_policy_actor')
+    self._policy = policy
+    low, high = heads.action_bounds(action_spec)
+    self._mid = tf.constant((high + low) / 2.0)
+    self._half_range = tf.constant((high - low) / 2.0)
+    self._rng = tf.random.Generator.from_seed(seed)
+    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
+                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
+    self.select = tf.function(self._select, input_signature=signature, autograph=False,
+                              jit_compile=jit_compile)
+    self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
+                            jit_compile=jit_compile)
+
+  def reset(self) -> None:
+    """Nothing to reset between episodes (the policy's noise is i.i.d.)."""
+
+  def _select(self, observation: tf.Tensor) -> tf.Tensor:
+    """Sampled actions [B, A] for observations [B, ...]."""
+    loc, scale = self._policy.loc_and_scale(observation)
+    u = loc + scale * self._rng.normal(tf.shape(loc))
+    return self._mid + self._half_range * tf.tanh(u)
+
+  def _mode(self, observation: tf.Tensor) -> tf.Tensor:
+    """The deterministic evaluation action [B, A]."""
+    loc, _ = self._policy.loc_and_scale(observation)
+    return self._mid + self._half_range * tf.tanh(loc)

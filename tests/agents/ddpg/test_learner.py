@@ -1,0 +1,202 @@
+"""DDPG/TD3 learner: one compiled update on a fake batch, checked against a numpy re-derivation
+of the target and the soft update; TD3's delay and smoothing; mirrored equals default."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from absl.testing import parameterized
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+from agents.common import replay
+from agents.ddpg import builder
+from agents.ddpg import config as ddpg_config
+from agents.td3 import config as td3_config
+
+_OBS_SPEC = specs.Array((3,), np.float32, name='observation')
+_ACTION_SPEC = specs.BoundedArray((2,), np.float32, [-1.0, -2.0], [1.0, 2.0], name='action')
+
+
+def fake_batch(size=8, seed=0):
+  rng = np.random.default_rng(seed)
+  return replay.Transition(
+      observation=rng.normal(size=(size, 3)).astype(np.float32),
+      action=rng.uniform([-1, -2], [1, 2], size=(size, 2)).astype(np.float32),
+      reward=rng.normal(size=size).astype(np.float32),
+      discount=np.where(rng.uniform(size=size) < 0.25, 0.0, 0.99).astype(np.float32),
+      next_observation=rng.normal(size=(size, 3)).astype(np.float32), extras={})
+
+
+def small(config_cls, **kwargs):
+  return config_cls(hidden_sizes=(16, 16), batch_size=8, learning_starts=8, **kwargs)
+
+
+def make(config, seed=0):
+  return builder.make_agent(_OBS_SPEC, _ACTION_SPEC, config, tf.distribute.get_strategy(), seed)
+
+
+def values(variables):
+  return [v.numpy().copy() for v in variables]
+
+
+class DDPGLearnerTest(parameterized.TestCase):
+
+  @parameterized.parameters(False, True)
+  def test_update_is_finite_and_changes_actor_and_critic(self, jit_compile):
+    agent = make(small(ddpg_config.DDPGConfig, jit_compile=jit_compile))
+    actor_before = values(agent.actor_network.trainable_variables)
+    critic_before = values(agent.critic.trainable_variables)
+    metrics = agent.learner.update(fake_batch())
+    for name, value in metrics.items():
+      self.assertTrue(np.isfinite(value.numpy()), name)
+    for before, after in ((actor_before, agent.actor_network.trainable_variables),
+                          (critic_before, agent.critic.trainable_variables)):
+      self.assertTrue(any(not np.allclose(b, a.numpy()) for b, a in zip(before, after)))
+    self.assertEqual(int(agent.learner.num_updates.numpy()), 1)
+
+  def test_critic_target_and_soft_update_match_numpy(self):
+    config = small(ddpg_config.DDPGConfig, tau=0.1, critic_weight_decay=0.0)
+    agent = make(config)
+    # Move the online networks away from the targets, so the soft update is visible.
+    for variable in agent.actor_network.trainable_variables + agent.critic.trainable_variables:
+      variable.assign_add(0.05 * tf.ones_like(variable))
+    learner = agent.learner
+    target_actor, target_critic = learner._target_actor, learner._target_critic
+    batch = fake_batch()
+    expected_target = batch.reward + batch.discount * target_critic(
+        batch.next_observation, target_actor(batch.next_observation)).numpy()
+    target_before = values(target_critic.variables)
+    online_before = values(agent.critic.variables)
+    metrics = learner.update(batch)
+    np.testing.assert_allclose(metrics['target'].numpy(), expected_target.mean(), rtol=1e-5)
+    # The critic moved first, then the targets took a tau step towards it.
+    online_after = values(agent.critic.variables)
+    for old_target, new_online, new_target in zip(target_before, online_after,
+                                                   target_critic.variables):
+      np.testing.assert_allclose(new_target.numpy(), 0.1 * new_online + 0.9 * old_target,
+                                 rtol=1e-5, atol=1e-6)
+    self.assertTrue(any(not np.allclose(a, b) for a, b in zip(online_before, online_after)))
+
+  def test_critic_loss_matches_numpy_with_weight_decay(self):
+    config = small(ddpg_config.DDPGConfig, critic_weight_decay=0.01)
+    agent = make(config)
+    learner, batch = agent.learner, fake_batch()
+    target = batch.reward + batch.discount * learner._target_critic(
+        batch.next_observation, learner._target_actor(batch.next_observation)).numpy()
+    q = agent.critic(batch.observation, batch.action).numpy()
+    l2 = sum(np.sum(v.numpy() ** 2) for v in agent.critic.trainable_variables
+             if 'kernel' in v.name)
+    expected = np.mean(0.5 * (q - target) ** 2) + 0.5 * 0.01 * l2
+    np.testing.assert_allclose(learner.update(batch)['critic_loss'].numpy(), expected, rtol=1e-5)
+
+  def test_observation_batch_norm_updates_moving_statistics(self):
+    agent = make(small(ddpg_config.DDPGConfig, observation_batch_norm=True))
+    moving_mean = [v for v in agent.actor_network.variables if 'moving_mean' in v.name][0]
+    before = moving_mean.numpy().copy()
+    agent.learner.update(fake_batch())
+    self.assertFalse(np.allclose(before, moving_mean.numpy()))
+
+  def test_ou_noise_persists_within_an_episode_and_resets(self):
+    agent = make(small(ddpg_config.DDPGConfig, exploration_noise='ou', exploration_sigma=0.2))
+    observation = np.zeros((1, 3), np.float32)
+    mode = agent.actor.mode(observation).numpy()
+    agent.actor.reset()
+    noise = [agent.actor.select(observation).numpy() - mode for _ in range(3)]
+    # x_1 = sigma e_1, x_2 = (1 - theta) x_1 + sigma e_2: correlated, not i.i.d.
+    self.assertGreater(np.abs(noise[0]).sum(), 0)
+    agent.actor.reset()
+    self.assertTrue(np.allclose(agent.actor._ou_state.numpy(), 0.0))
+
+  def test_actions_stay_inside_the_bounds(self):
+    agent = make(small(ddpg_config.DDPGConfig, exploration_noise='gaussian',
+                       exploration_sigma=5.0))
+    actions = agent.actor.select(np.random.normal(size=(256, 3)).astype(np.float32)).numpy()
+    self.assertTrue(np.all(actions >= [-1, -2]) and np.all(actions <= [1, 2]))
+    self.assertGreater(np.mean(np.isclose(np.abs(actions), [1, 2])), 0.5)
+
+
+class TD3LearnerTest(parameterized.TestCase):
+
+  def test_actor_and_targets_update_every_second_step(self):
+    agent = make(small(td3_config.TD3Config))
+    learner = agent.learner
+    actor_snapshots, target_snapshots = [], []
+    for i in range(4):
+      actor_snapshots.append(values(agent.actor_network.trainable_variables))
+      target_snapshots.append(values(learner._target_critic.variables))
+      learner.update(fake_batch(seed=i))
+    actor_snapshots.append(values(agent.actor_network.trainable_variables))
+    target_snapshots.append(values(learner._target_critic.variables))
+    changed = lambda a, b: any(not np.allclose(x, y) for x, y in zip(a, b))
+    # Updates 0 and 2 move the actor and the targets; updates 1 and 3 only the critics.
+    self.assertEqual([changed(actor_snapshots[i], actor_snapshots[i + 1]) for i in range(4)],
+                     [True, False, True, False])
+    self.assertEqual([changed(target_snapshots[i], target_snapshots[i + 1]) for i in range(4)],
+                     [True, False, True, False])
+
+  def test_clipped_double_q_target_with_smoothing_bounds(self):
+    # With target noise, the target lies between the ones of the extreme smoothed actions.
+    agent = make(small(td3_config.TD3Config, target_noise=0.0))
+    batch = fake_batch()
+    learner = agent.learner
+    next_action = learner._target_actor(batch.next_observation)
+    q1, q2 = learner._target_critic(batch.next_observation, next_action)
+    expected = batch.reward + batch.discount * np.minimum(q1.numpy(), q2.numpy())
+    np.testing.assert_allclose(learner.update(batch)['target'].numpy(), expected.mean(),
+                               rtol=1e-5)
+
+  def test_twin_critics_are_both_trained(self):
+    agent = make(small(td3_config.TD3Config))
+    q1_before = values(agent.critic.q1_network.trainable_variables)
+    q2_before = values(agent.critic.q2_network.trainable_variables)
+    agent.learner.update(fake_batch())
+    for before, network in ((q1_before, agent.critic.q1_network),
+                            (q2_before, agent.critic.q2_network)):
+      self.assertTrue(any(not np.allclose(b, v.numpy())
+                          for b, v in zip(before, network.trainable_variables)))
+
+
+class MirroredTest(parameterized.TestCase):
+
+  def test_mirrored_on_two_cpus_equals_default(self):
+    script = textwrap.dedent('''
+        import json, sys
+        import numpy as np
+        import tensorflow as tf
+        from agents.common import distribute
+        from agents.ddpg import builder
+        from agents.td3 import config as td3_config
+        from tests.agents.ddpg import test_learner as t
+        distribute.split_logical_cpus(2)
+        out = {}
+        for name in ('default', 'mirrored'):
+          strategy = distribute.make_strategy(name)
+          config = t.small(td3_config.TD3Config, target_noise=0.0)
+          tf.keras.utils.set_random_seed(0)
+          agent = builder.make_agent(t._OBS_SPEC, t._ACTION_SPEC, config, strategy, 0)
+          dataset = tf.data.Dataset.from_tensors(t.fake_batch()).repeat()
+          if name == 'mirrored':
+            dataset = strategy.experimental_distribute_dataset(dataset)
+          iterator = iter(dataset)
+          for _ in range(3):
+            agent.learner.step(iterator)
+          out[name] = [float(np.sum(v.numpy())) for v in agent.actor_network.variables +
+                       agent.critic.variables]
+        print(json.dumps(out))
+    ''')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    result = subprocess.run([sys.executable, '-c', script], cwd=root, capture_output=True,
+                            text=True, timeout=300,
+                            env={**os.environ, 'PYTHONPATH': root, 'TF_CPP_MIN_LOG_LEVEL': '3'})
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    import json
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(out['mirrored'], out['default'], rtol=1e-4, atol=1e-5)
+
+
+if __name__ == '__main__':
+  tf.test.main()
