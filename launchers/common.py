@@ -9,6 +9,7 @@ import time
 from typing import Any, Callable, Dict, Mapping
 
 from absl import flags
+from dm_env import specs
 import tensorflow as tf
 
 from agents.common import distribute
@@ -151,6 +152,11 @@ def train_off_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
   try:
     try:
       env = environments.make_environment(settings.env_id, seed=settings.seed)
+      action_spec = env.action_spec()
+      if (not isinstance(action_spec, specs.BoundedArray) or
+          isinstance(action_spec, specs.DiscreteArray) or len(action_spec.shape) != 1):
+        raise ValueError(f'--env={settings.env_id!r}: {name} needs a continuous (Box) action '
+                         f'space, got {action_spec!r}')
       agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
                          seed=settings.seed)
       if config.batch_size % strategy.num_replicas_in_sync:

@@ -135,8 +135,12 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
     raise ValueError(f'--replay_address={address!r}: the server has no table '
                      f'{replay_lib.DEFAULT_TABLE!r} (tables: {sorted(info)})')
   served = info[replay_lib.DEFAULT_TABLE].signature
-  if served is None or not tf.nest.map_structure(lambda a, b: a.is_compatible_with(b),
-                                                 served, signature):
+  try:
+    compatible = served is not None and all(tf.nest.flatten(tf.nest.map_structure(
+        lambda a, b: a.is_compatible_with(b), served, signature, check_types=False)))
+  except (TypeError, ValueError):  # Another structure.
+    compatible = False
+  if not compatible:
     raise ValueError(f'--replay_address={address!r}: the table does not hold transitions of '
                      'this environment (start launchers/replay_server.py with the same --env)')
   return Replay(client, address, None)

@@ -142,3 +142,42 @@ class DeterministicActorTest(tf.test.TestCase):
 
 if __name__ == '__main__':
   tf.test.main()
+
+
+class OffPolicyNetworksTest(tf.test.TestCase):
+  """The SAC policy and value networks, and the DDPG observation batch norm."""
+
+  def test_stochastic_actor_samples_inside_bounds_with_finite_log_prob(self):
+    obs_spec = specs.Array((3,), np.float32)
+    act_spec = specs.BoundedArray((2,), np.float32, [-1.0, 0.0], [1.0, 4.0])
+    actor = critics.make_stochastic_actor(obs_spec, act_spec, (8, 8))
+    distribution = actor(tf.random.normal([64, 3]))
+    actions, log_prob = distribution.experimental_sample_and_log_prob(seed=(1, 2))
+    self.assertEqual(actions.shape, (64, 2))
+    self.assertAllInRange(actions[:, 0], -1.0, 1.0)
+    self.assertAllInRange(actions[:, 1], 0.0, 4.0)
+    self.assertAllEqual(tf.math.is_finite(log_prob), tf.ones([64], tf.bool))
+    # log pi(a) of the pushed-forward density: the base log-density minus log|da/du|.
+    loc, scale = actor.loc_and_scale(tf.zeros([1, 3]))
+    u = tf.constant([[0.3, -0.2]])
+    a = tf.constant([[0.0, 2.0]]) + tf.constant([[1.0, 2.0]]) * tf.tanh(u)
+    base = np.sum(-0.5 * ((u - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi))
+    log_det = np.sum(np.log(np.array([1.0, 2.0]) * (1 - np.tanh(u.numpy()) ** 2)))
+    self.assertAllClose(actor(tf.zeros([1, 3])).log_prob(a)[0], base - log_det, rtol=1e-4)
+
+  def test_value_network_maps_observations_to_values(self):
+    value = critics.make_value_network(specs.Array((3,), np.float32), (8,))
+    self.assertEqual(value(tf.zeros([5, 3])).shape, (5,))
+
+  def test_observation_batch_norm_normalizes_in_training_mode_only(self):
+    obs_spec = specs.Array((3,), np.float32)
+    act_spec = specs.BoundedArray((1,), np.float32, -1.0, 1.0)
+    critic = critics.make_q_network(obs_spec, act_spec, (8,), observation_batch_norm=True)
+    observations = tf.random.normal([32, 3]) * 100.0 + 50.0
+    actions = tf.zeros([32, 1])
+    layer = critic._normalize
+    # At inference with the initial moving averages (0 and 1) the input passes unchanged.
+    self.assertAllClose(layer(observations, training=False), observations, rtol=1e-2)
+    self.assertAllClose(tf.reduce_mean(layer(observations, training=True), axis=0),
+                        tf.zeros([3]), atol=1e-3)
+    self.assertEqual(critic(observations, actions, training=True).shape, (32,))
