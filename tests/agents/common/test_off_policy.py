@@ -7,6 +7,7 @@ import tempfile
 
 from absl.testing import absltest
 from dm_env import specs
+import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
@@ -23,8 +24,14 @@ _OBS = specs.Array((2,), np.float32)
 _ACTION = specs.BoundedArray((2,), np.float32, -1.0, 1.0)
 
 
+_ECHO_25 = 'RuntimeTestEcho25-v0'  # Echo with 25-step episodes (training and evaluation).
+
+
 def setUpModule():
   fake_envs.register()
+  if _ECHO_25 not in gym.envs.registry:
+    gym.register(_ECHO_25, entry_point=fake_envs.Echo, max_episode_steps=25,
+                 disable_env_checker=True)
 
 
 class ConfigTest(absltest.TestCase):
@@ -74,13 +81,12 @@ class ReplayTest(absltest.TestCase):
 class RunTest(absltest.TestCase):
 
   def _run(self, logdir, num_steps):
-    settings = on_policy.RunSettings('sac', fake_envs.ECHO_ID, num_steps=num_steps, seed=0,
+    settings = on_policy.RunSettings('sac', _ECHO_25, num_steps=num_steps, seed=0,
                                      logdir=logdir, eval_episodes=1, eval_every=0,
                                      checkpoint_every=1000, log_every=20)
     config = sac_config.SACConfig(hidden_sizes=(8,), batch_size=4, learning_starts=10,
                                   replay_size=1000)
-    env = environments.make_environment(fake_envs.ECHO_ID, seed=0,
-                                        max_episode_steps=25)
+    env = environments.make_environment(_ECHO_25, seed=0)
     strategy = tf.distribute.get_strategy()
     agent = builder.make_agent(env.observation_spec(), env.action_spec(), config, strategy, 0)
     replay = off_policy.make_replay(config, env.observation_spec(), env.action_spec(), logdir)
