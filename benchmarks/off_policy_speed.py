@@ -111,12 +111,13 @@ def measure(name: str):
   env = environments.make_environment('Pendulum-v1', seed=0)
   observation_spec, action_spec = env.observation_spec(), env.action_spec()
   config, agent = _make(name, observation_spec, action_spec)
-  signature = replay_lib.transition_signature(observation_spec, action_spec)
+  signature, packed = off_policy.table_signature(observation_spec, action_spec)
   server = replay_lib.make_server([replay_lib.make_uniform_table(
       replay_lib.DEFAULT_TABLE, config.replay_size, signature)])
   address = f'localhost:{server.port}'
   client = reverb.Client(address)
-  writer = replay_lib.NStepTransitionWriter(client, replay_lib.DEFAULT_TABLE, 1, 0.99)
+  writer = replay_lib.NStepTransitionWriter(client, replay_lib.DEFAULT_TABLE, 1, 0.99,
+                                            packed=packed)
   rng = np.random.default_rng(0)
   timestep = env.reset()
   writer.observe_first(timestep)
@@ -128,8 +129,9 @@ def measure(name: str):
       timestep = env.reset()
       writer.observe_first(timestep)
   writer.flush()
-  replay = off_policy.Replay(client, address, server)
-  iterator = off_policy.make_iterator(replay, config, tf.distribute.get_strategy())
+  replay = off_policy.Replay(client, address, server, packed)
+  iterator = off_policy.make_iterator(replay, config, tf.distribute.get_strategy(),
+                                      observation_spec, action_spec)
   batch = next(iterator)
   n = _UPDATES.value
 

@@ -6,7 +6,8 @@ r"""Serves a Reverb replay table of one environment's transitions until killed.
 Actors and learners in other processes connect with `--replay_address=host:8000`: actors write
 with `agents.common.replay.NStepTransitionWriter(reverb.Client(address), --table, n_step,
 discount)`, learners read `agents.common.replay.make_dataset(address, --table, batch_size)`.
-The table's signature comes from the environment's specs (`replay.transition_signature`);
+The table's signature comes from the environment's specs (`off_policy.table_signature`: packed
+float32 vectors for continuous control, a `replay.Transition` of columns otherwise);
 `--n_step` and `--discount` are the settings the writers must use (stored transitions are
 already N-step), announced with the address on the "serving" line that starts the run.
 With `--checkpoint_dir`, the server restarts from the newest checkpoint in that directory
@@ -19,6 +20,7 @@ from absl import app
 from absl import flags
 
 from agents.common import environments
+from agents.common import off_policy
 from agents.common import replay
 from launchers import flags as flags_lib
 
@@ -66,7 +68,7 @@ def main(argv):
   except ValueError as error:
     flags_lib.fail(str(error))
   env = environments.make_environment(_ENV.value)
-  signature = replay.transition_signature(env.observation_spec(), env.action_spec())
+  signature, packed = off_policy.table_signature(env.observation_spec(), env.action_spec())
   env.close()
   limits = dict(samples_per_insert=_SAMPLES_PER_INSERT.value or None,
                 min_size_to_sample=_MIN_SIZE_TO_SAMPLE.value)
@@ -79,7 +81,7 @@ def main(argv):
                               checkpoint_dir=_CHECKPOINT_DIR.value)
   print(f'serving table {_TABLE.value!r} for {_ENV.value} at localhost:{server.port} '
         f'(n_step={_N_STEP.value}, discount={_DISCOUNT.value}, '
-        f'prioritized={_PRIORITIZED.value})', flush=True)
+        f'prioritized={_PRIORITIZED.value}, packed={packed})', flush=True)
   server.wait()
 
 

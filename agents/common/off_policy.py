@@ -20,7 +20,7 @@ import glob
 import os
 import shutil
 import time
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import dm_env
 import numpy as np
@@ -97,10 +97,21 @@ class Replay(NamedTuple):
     client: the `reverb.Client`.
     address: 'host:port' of the server.
     server: the in-process server, or None when the table is served by another process.
+    packed: whether items are `replay.pack_transition` vectors (see
+      `replay.packed_transition_signature`).
   """
   client: reverb.Client
   address: str
   server: Optional[reverb.Server]
+  packed: bool = False
+
+
+def table_signature(observation_spec, action_spec) -> Tuple[Any, bool]:
+  """The signature of the agents' table, and whether it is packed (one float32 column when
+  the specs allow it, the cheapest to sample)."""
+  if replay_lib.can_pack(observation_spec, action_spec):
+    return replay_lib.packed_transition_signature(observation_spec, action_spec), True
+  return replay_lib.transition_signature(observation_spec, action_spec), False
 
 
 def replay_directory(logdir: str) -> str:
@@ -117,7 +128,7 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
     ValueError: naming --replay_address if the remote server cannot be reached or its table's
       signature does not match the environment.
   """
-  signature = replay_lib.transition_signature(observation_spec, action_spec)
+  signature, packed = table_signature(observation_spec, action_spec)
   if address is None:
     table = replay_lib.make_uniform_table(
         replay_lib.DEFAULT_TABLE, config.replay_size, signature,
@@ -125,7 +136,7 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
         min_size_to_sample=config.learning_starts)
     server = replay_lib.make_server([table], checkpoint_dir=replay_directory(logdir))
     address = f'localhost:{server.port}'
-    return Replay(reverb.Client(address), address, server)
+    return Replay(reverb.Client(address), address, server, packed)
   client = reverb.Client(address)
   try:
     info = client.server_info(timeout=10)
@@ -143,7 +154,7 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
   if not compatible:
     raise ValueError(f'--replay_address={address!r}: the table does not hold transitions of '
                      'this environment (start launchers/replay_server.py with the same --env)')
-  return Replay(client, address, None)
+  return Replay(client, address, None, packed)
 
 
 def save_replay(replay: Replay) -> Optional[str]:
@@ -164,10 +175,16 @@ def check_budget(settings: on_policy.RunSettings, config: OffPolicyConfig) -> No
                      f'--learning_starts={config.learning_starts} (no update would run)')
 
 
-def make_iterator(replay: Replay, config: OffPolicyConfig, strategy: tf.distribute.Strategy):
+def make_iterator(replay: Replay, config: OffPolicyConfig, strategy: tf.distribute.Strategy,
+                  observation_spec, action_spec):
   """An iterator of batches of `Transition`s (per-replica under a distribution strategy)."""
-  dataset = replay_lib.make_dataset(replay.address, replay_lib.DEFAULT_TABLE, config.batch_size)
-  dataset = dataset.map(lambda sample: sample.data)
+  dataset = replay_lib.make_dataset(replay.address, replay_lib.DEFAULT_TABLE, config.batch_size,
+                                    num_workers_per_iterator=1)
+  if replay.packed:
+    sizes = dict(observation_size=observation_spec.shape[0], action_size=action_spec.shape[0])
+    dataset = dataset.map(lambda sample: replay_lib.unpack_transitions(sample.data, **sizes))
+  else:
+    dataset = dataset.map(lambda sample: sample.data)
   if not distribute.is_default_strategy(strategy):
     dataset = strategy.experimental_distribute_dataset(dataset)
   return iter(dataset)
@@ -213,7 +230,8 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
   # A resumed run draws warm-up actions it has not drawn before.
   rng = np.random.default_rng([settings.seed, step])
   writer = replay_lib.NStepTransitionWriter(replay.client, replay_lib.DEFAULT_TABLE,
-                                            config.n_step, config.discount)
+                                            config.n_step, config.discount,
+                                            packed=replay.packed)
   iterator = None
 
   returns: List[float] = []
@@ -257,7 +275,7 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
 
       if step >= config.learning_starts:
         if iterator is None:
-          iterator = make_iterator(replay, config, strategy)
+          iterator = make_iterator(replay, config, strategy, env.observation_spec(), action_spec)
         for _ in range(config.updates_per_step):
           metrics = agent.learner.step(iterator)
         if train_start is None:

@@ -432,3 +432,43 @@ class CheckpointTest(ReplayTestCase):
 
 if __name__ == '__main__':
   tf.test.main()
+
+
+class PackedTransitionTest(tf.test.TestCase):
+  """Packed transitions (one float32 column) come back as the `Transition` that was written."""
+
+  def test_packed_round_trip_through_a_table(self):
+    observation_spec = specs.Array((3,), np.float32)
+    action_spec = specs.BoundedArray((2,), np.float32, -1.0, 1.0)
+    self.assertTrue(replay.can_pack(observation_spec, action_spec))
+    self.assertFalse(replay.can_pack(observation_spec, specs.DiscreteArray(3)))
+    signature = replay.packed_transition_signature(observation_spec, action_spec)
+    self.assertEqual(signature.shape, (2 * 3 + 2 + 2,))
+    server = replay.make_server([replay.make_uniform_table('packed', 100, signature)])
+    self.addCleanup(server.stop)
+    client = reverb.Client(f'localhost:{server.port}')
+    rng = np.random.default_rng(0)
+    observations = rng.normal(size=(4, 3)).astype(np.float32)
+    actions = rng.uniform(-1, 1, size=(3, 2)).astype(np.float32)
+    writer = replay.NStepTransitionWriter(client, 'packed', n_step=2, discount=0.5, packed=True)
+    writer.observe_first(dm_env.restart(observations[0]))
+    writer.observe(actions[0], dm_env.transition(1.0, observations[1]))
+    writer.observe(actions[1], dm_env.transition(2.0, observations[2]))
+    writer.observe(actions[2], dm_env.termination(4.0, observations[3]))
+    writer.close()
+    dataset = replay.make_dataset(f'localhost:{server.port}', 'packed', batch_size=1,
+                                  prefetch=None)
+    seen = {}
+    for sample in dataset.take(60):
+      transition = replay.unpack_transitions(sample.data, 3, 2)
+      seen[round(float(transition.observation[0, 0]), 5)] = transition
+    self.assertLen(seen, 3)
+    first = seen[round(float(observations[0, 0]), 5)]
+    self.assertAllClose(first.observation[0], observations[0])
+    self.assertAllClose(first.action[0], actions[0])
+    self.assertAllClose(first.reward[0], 1.0 + 0.5 * 2.0)
+    self.assertAllClose(first.discount[0], 0.25)
+    self.assertAllClose(first.next_observation[0], observations[2])
+    last = seen[round(float(observations[2, 0]), 5)]
+    self.assertAllClose(last.reward[0], 4.0)
+    self.assertAllClose(last.discount[0], 0.0)  # Termination: nothing to bootstrap.
