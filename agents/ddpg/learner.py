@@ -74,7 +74,8 @@ class DeterministicPolicyGradientLearner(off_policy_learner.OffPolicyLearner):
                                      self._high)
     next_q = self._q(self._target_critic, next_observation, next_action, training=False)
     if config.twin_critics:
-      targets = losses.value.clipped_double_q_target(transition.reward, transition.discount, *next_q)
+      targets = losses.value.clipped_double_q_target(transition.reward, transition.discount,
+                                                     *next_q)
     else:
       targets = tf.stop_gradient(transition.reward + transition.discount * next_q[0])
 

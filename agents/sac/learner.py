@@ -1,7 +1,7 @@
 """SAC learner (v1 and v2): soft Q regression, reparameterized policy loss, temperature,
 Polyak-averaged targets; one compiled function per update."""
 
-from typing import Dict, Optional
+from typing import Dict
 
 from dm_env import specs
 import numpy as np
@@ -18,12 +18,12 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
 
   Per update, on transitions (s, a, R, d, s') from replay, with fresh reparameterized samples
   a_s ~ pi(.|s) and a' ~ pi(.|s'):
-    v2: y = R + d (min_i Q'_i(s', a') - alpha log pi(a'|s'))     (`losses.soft_bellman_target`)
+    v2: y = R + d (min_i Q'_i(s', a') - alpha log pi(a'|s'))     (`losses.soft.soft_bellman_target`)
     v1: y = R + d V'(s');  V(s) regressed onto min_i Q_i(s, a_s) - alpha log pi(a_s|s)
-        (`losses.soft_value_loss`)
-    critics: 0.5 (Q_i(s, a) - y)^2 for i = 1, 2                    (`losses.soft_q_loss`)
-    policy: alpha log pi(a_s|s) - min_i Q_i(s, a_s)                (`losses.soft_policy_loss`)
-    alpha (v2 with auto_alpha): -alpha (log pi(a_s|s) + H_target)  (`losses.temperature_loss`)
+        (`losses.soft.soft_value_loss`)
+    critics: 0.5 (Q_i(s, a) - y)^2 for i = 1, 2                    (`losses.soft.soft_q_loss`)
+    policy: alpha log pi(a_s|s) - min_i Q_i(s, a_s)                (`losses.soft.soft_policy_loss`)
+    alpha (v2 with auto_alpha): -alpha (log pi(a_s|s) + H_target)  (`losses.soft.temperature_loss`)
     targets: theta' <- tau theta + (1 - tau) theta' (the critics in v2, V in v1).
   All gradients are taken at the same parameters, then applied.
 
@@ -86,11 +86,11 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
       policy_loss = self.mean(losses.soft.soft_policy_loss(log_pi, policy_q, alpha=alpha).loss)
       if config.version == 'v1':
         value_output = losses.soft.soft_value_loss(self._value(observation), policy_q, log_pi,
-                                              alpha=alpha)
+                                                   alpha=alpha)
         value_loss = self.mean(value_output.loss)
       if config.auto_alpha:
         alpha_output = losses.soft.temperature_loss(self.log_alpha, log_pi,
-                                               target_entropy=self._target_entropy)
+                                                    target_entropy=self._target_entropy)
         alpha_loss = self.mean(alpha_output.loss)
 
     metrics['critic_grad_norm'] = self.apply(self._optimizers['critic'], tape, critic_loss,

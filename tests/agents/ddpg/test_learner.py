@@ -1,6 +1,7 @@
 """DDPG/TD3 learner: one compiled update on a fake batch, checked against a numpy re-derivation
 of the target and the soft update; TD3's delay and smoothing; mirrored equals default."""
 
+import json
 import os
 import subprocess
 import sys
@@ -193,7 +194,6 @@ class MirroredTest(parameterized.TestCase):
                             text=True, timeout=300,
                             env={**os.environ, 'PYTHONPATH': root, 'TF_CPP_MIN_LOG_LEVEL': '3'})
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    import json
     out = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(out['mirrored'], out['default'], rtol=1e-4, atol=1e-5)
 

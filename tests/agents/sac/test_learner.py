@@ -50,8 +50,8 @@ class SACLearnerTest(parameterized.TestCase):
     # The learner's sample of a' ~ pi(.|s') is seeded by (seed, update 0, replica 0, salt 0);
     # redo it with TFP from the same seed.
     seed = tf.constant([0, 0], tf.int32)
-    next_action, next_log_pi = agent.policy(batch.next_observation).experimental_sample_and_log_prob(
-        seed=seed)
+    distribution = agent.policy(batch.next_observation)
+    next_action, next_log_pi = distribution.experimental_sample_and_log_prob(seed=seed)
     q1_next, q2_next = learner._target_critic(batch.next_observation, next_action)
     target = batch.reward + batch.discount * (
         np.minimum(q1_next.numpy(), q2_next.numpy()) - 0.5 * next_log_pi.numpy())
