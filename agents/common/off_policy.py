@@ -195,7 +195,9 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
         start_time: Optional[float] = None) -> Dict[str, Any]:
   """Trains for `settings.num_steps` env steps, resuming from `logdir` if it can.
 
-  Ctrl-C (KeyboardInterrupt) saves a checkpoint (and the replay) before it propagates.
+  Ctrl-C (KeyboardInterrupt) saves a checkpoint (and the replay) before it propagates. An
+  in-process server is stopped before this returns: a dataset sampler waiting on the rate
+  limiter would otherwise keep the iterator's destructor waiting forever.
 
   Args:
     settings: the run's shared settings.
@@ -208,8 +210,22 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
 
   Returns:
     The final evaluation record (also written to `logdir/evaluation.json`), with the number
-    of gradient updates and the updates per second of the training phase.
+    of gradient updates, the updates per second of the training phase and the number of
+    transitions in the table.
   """
+  # The dataset iterator is kept here, outside `_run`'s frame, so that the in-process server
+  # can be stopped before the iterator is deleted.
+  keep = {}
+  try:
+    return _run(settings, env, agent, config, replay, strategy, start_time, keep)
+  finally:
+    if replay.server is not None:
+      replay.server.stop()
+    keep.clear()
+
+
+def _run(settings, env, agent, config, replay, strategy, start_time, keep):
+  """The body of `run`; `keep['iterator']` holds the dataset iterator once it exists."""
   start = time.time() if start_time is None else start_time
   env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
   checkpointer = checkpointing.Checkpointer(settings.logdir, env_steps=env_steps,
@@ -276,6 +292,7 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
       if step >= config.learning_starts:
         if iterator is None:
           iterator = make_iterator(replay, config, strategy, env.observation_spec(), action_spec)
+          keep['iterator'] = iterator
         for _ in range(config.updates_per_step):
           metrics = agent.learner.step(iterator)
         if train_start is None:
@@ -311,6 +328,8 @@ def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPoli
   env_steps.assign(step)
   save_replay(replay)
   writer.close()
+  replay_items = replay.client.server_info()[replay_lib.DEFAULT_TABLE].current_size
   return on_policy.finish(settings, checkpointer, log, policy, step=step, start=start,
                           train_time_s=train_time_s, first_iteration_s=first_update_s,
-                          restored=restored, updates=num_updates, updates_per_s=updates_per_s)
+                          restored=restored, updates=num_updates, updates_per_s=updates_per_s,
+                          replay_items=replay_items)

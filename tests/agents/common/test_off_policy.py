@@ -94,7 +94,7 @@ class RunTest(absltest.TestCase):
       parts = off_policy.OffPolicyAgent(agent.actor, agent.learner,
                                         dict(learner=agent.learner, actor=agent.actor))
       record = off_policy.run(settings, env, parts, config, replay, strategy)
-      size = replay.client.server_info()[replay_lib.DEFAULT_TABLE].current_size
+      size = record['replay_items']
     finally:
       replay.server.stop()
       env.close()
