@@ -87,6 +87,7 @@ class OffPolicyLearner(tf.Module):
     """A stateless-RNG seed [2] (int32) that differs per update, per replica and per `salt`."""
     context = tf.distribute.get_replica_context()
     replica = 0 if context is None else context.replica_id_in_sync_group
+    replica = tf.cast(replica, tf.int64)
     replicas = self._strategy.num_replicas_in_sync
     counter = ((self.num_updates * replicas + replica) * 16 + salt) % (2**31 - 1)
     return tf.cast(tf.stack([tf.constant(self._seed, tf.int64), counter]), tf.int32)

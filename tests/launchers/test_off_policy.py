@@ -56,6 +56,18 @@ class ResumeTest(testing.LauncherTestCase):
     self.assertEqual(testing.evaluation(logdir)['env_steps'], 800)
 
 
+class StrategyTest(testing.LauncherTestCase):
+
+  def test_sac_trains_mirrored_on_two_logical_cpus(self):
+    logdir = self.create_tempdir()
+    result = testing.run('sac', logdir, *_SMALL, '--num_steps=300', '--eval_every=0',
+                         '--strategy=mirrored', '--logical_cpus=2')
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    record = testing.evaluation(logdir)
+    self.assertEqual(record['env_steps'], 300)
+    self.assertEqual(record['updates'], 201)
+
+
 class RemoteReplayTest(testing.LauncherTestCase):
 
   def test_ddpg_trains_from_a_replay_server_in_another_process(self):
