@@ -55,6 +55,25 @@ def run_and_report(train: Callable[[], Dict[str, Any]], settings: on_policy.RunS
         'events, checkpoints/, learning_curve.png, evaluation.json')
 
 
+def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
+              config_flags: Mapping[str, flags.FlagHolder], config_cls,
+              tuned: Mapping[str, Mapping[str, Any]], check_budget: Callable[[Any, Any], None]):
+  """The shared settings and the agent's config from the flags, or one line naming the bad
+  flag and exit status 2 (before anything is written). `check_budget(settings, config)` raises
+  ValueError when --num_steps is too small for the agent."""
+  if len(argv) > 1:
+    flags_lib.fail(f'unexpected arguments {argv[1:]}')
+  try:
+    settings = flags_lib.run_settings(name, shared)
+    environments.check_env_id(settings.env_id)
+    config = flags_lib.build_config(
+        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
+    check_budget(settings, config)
+  except ValueError as error:
+    flags_lib.fail(str(error))
+  return settings, config
+
+
 def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
                     config_flags: Mapping[str, flags.FlagHolder], config_cls,
                     tuned: Mapping[str, Mapping[str, Any]], make_agent) -> None:
@@ -72,16 +91,9 @@ def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
       `.actor` and `.learner` (whose `update(rollout, progress)` trains).
   """
-  if len(argv) > 1:
-    flags_lib.fail(f'unexpected arguments {argv[1:]}')
-  try:
-    settings = flags_lib.run_settings(name, shared)
-    environments.check_env_id(settings.env_id)
-    config = flags_lib.build_config(
-        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
-    on_policy.check_budget(settings, config.batch_size)
-  except ValueError as error:
-    flags_lib.fail(str(error))
+  settings, config = parse_run(
+      name, argv, shared, config_flags, config_cls, tuned,
+      lambda settings, config: on_policy.check_budget(settings, config.batch_size))
 
   start_time = time.time()
   strategy = setup_runtime(shared, settings.seed)
@@ -131,16 +143,8 @@ def train_off_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
       `.actor` and `.learner`.
   """
-  if len(argv) > 1:
-    flags_lib.fail(f'unexpected arguments {argv[1:]}')
-  try:
-    settings = flags_lib.run_settings(name, shared)
-    environments.check_env_id(settings.env_id)
-    config = flags_lib.build_config(
-        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
-    off_policy.check_budget(settings, config)
-  except ValueError as error:
-    flags_lib.fail(str(error))
+  settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned,
+                               off_policy.check_budget)
   if shared['strategy'].value == 'multi_worker':
     flags_lib.fail("--strategy='multi_worker': the off-policy agents train one learner; use "
                    'default, one_device, mirrored or tpu')

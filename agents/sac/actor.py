@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from networks import critics
-from networks import heads
+from networks import distributions
 
 
 class StochasticPolicyActor(tf.Module):
@@ -18,18 +18,14 @@ class StochasticPolicyActor(tf.Module):
   Args:
     policy: a `critics.StochasticActor` with a tanh-Gaussian head.
     observation_spec: fixes the compiled signature.
-    action_spec: the bounds.
     seed: seeds the sampling.
     jit_compile: compile `select` and `mode` with XLA.
   """
 
   def __init__(self, policy: critics.StochasticActor, observation_spec: specs.Array,
-               action_spec: specs.BoundedArray, seed: int, jit_compile: bool = True):
+               seed: int, jit_compile: bool = True):
     super().__init__(name='stochastic_policy_actor')
     self._policy = policy
-    low, high = heads.action_bounds(action_spec)
-    self._mid = tf.constant((high + low) / 2.0)
-    self._half_range = tf.constant((high - low) / 2.0)
     self._rng = tf.random.Generator.from_seed(seed)
     signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
                                tf.as_dtype(np.dtype(observation_spec.dtype)))]
@@ -43,11 +39,9 @@ class StochasticPolicyActor(tf.Module):
 
   def _select(self, observation: tf.Tensor) -> tf.Tensor:
     """Sampled actions [B, A] for observations [B, ...]."""
-    loc, scale = self._policy.loc_and_scale(observation)
-    u = loc + scale * self._rng.normal(tf.shape(loc))
-    return self._mid + self._half_range * tf.tanh(u)
+    seed = tf.cast(self._rng.make_seeds(1)[:, 0], tf.int32)
+    return self._policy(observation).sample(seed=seed)
 
   def _mode(self, observation: tf.Tensor) -> tf.Tensor:
     """The deterministic evaluation action [B, A]."""
-    loc, _ = self._policy.loc_and_scale(observation)
-    return self._mid + self._half_range * tf.tanh(loc)
+    return distributions.mode(self._policy(observation))

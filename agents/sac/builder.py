@@ -53,6 +53,6 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.BoundedArray,
     optimizers = {name: tf.keras.optimizers.Adam(config.learning_rate) for name in names}
   learner = learner_lib.SACLearner(policy, critic, target_critic, value, target_value, log_alpha,
                                    optimizers, action_spec, config, strategy, seed=seed)
-  actor = actor_lib.StochasticPolicyActor(policy, observation_spec, action_spec, seed=seed,
+  actor = actor_lib.StochasticPolicyActor(policy, observation_spec, seed=seed,
                                           jit_compile=config.jit_compile)
   return SACAgent(policy, critic, value, actor, learner)
