@@ -13,7 +13,9 @@ A subclass writes up to three functions:
 `step(iterator)` then is one `tf.function`: the next batch, the training functions under
 `strategy.run`, the metrics averaged over replicas, `_update_targets()` and `num_updates += 1`.
 The delay is decided outside `strategy.run` (a replica function may not hold a gradient
-all-reduce inside a conditional). Without a distribution strategy the whole update (everything
+all-reduce inside a conditional). With prioritized replay the step also returns the sampled
+items' keys and new priorities (`key`, `priority`: [global batch], gathered over replicas) for
+the training loop to write back, and keeps the largest priority so far in `max_priority`. Without a distribution strategy the whole update (everything
 but reading the batch) is one XLA program when `jit_compile` is set.
 """
 
@@ -43,14 +45,21 @@ class OffPolicyLearner(tf.Module):
     seed: seeds the learner's sampling (stateless: the seed, the update count, the replica).
     jit_compile: compile the update with XLA (used without a distribution strategy).
     name: the module's name.
+    delay: `_train_delayed` runs on every `delay`-th update.
+    prioritized: batches come from prioritized replay: their `extras` hold `key` and
+      `importance_weight` ([B] each, see `off_policy.make_iterator`).
+    priority_epsilon: added to |TD error| to give an item's new priority.
   """
 
   # Metrics returned by `_train_delayed` (zeros on the updates that skip it).
   delayed_metrics = ()
 
   def __init__(self, strategy: tf.distribute.Strategy, global_batch_size: int, seed: int,
-               jit_compile: bool, name: str, delay: int = 1):
+               jit_compile: bool, name: str, delay: int = 1, prioritized: bool = False,
+               priority_epsilon: float = 1e-6):
     super().__init__(name=name)
+    self._prioritized = bool(prioritized)
+    self._priority_epsilon = float(priority_epsilon)
     self._delay = int(delay)
     self._strategy = strategy
     self._global_batch_size = global_batch_size
@@ -58,6 +67,9 @@ class OffPolicyLearner(tf.Module):
     self._default = distribute.is_default_strategy(strategy)
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+      if self._prioritized:
+        # New transitions enter the table with the largest priority seen (Schaul et al. 2016).
+        self.max_priority = tf.Variable(1.0, trainable=False, name='max_priority')
     update = tf.function(self._update_default, jit_compile=jit_compile, autograph=False)
     self._compiled_update = update
     self.step = tf.function(self._step, autograph=False)
@@ -82,6 +94,18 @@ class OffPolicyLearner(tf.Module):
   def mean(self, per_example: tf.Tensor) -> tf.Tensor:
     """Averages per-example losses over the global batch (sum over replicas gives the mean)."""
     return tf.nn.compute_average_loss(per_example, global_batch_size=self._global_batch_size)
+
+  def weighted(self, per_example: tf.Tensor, transition) -> tf.Tensor:
+    """Per-example losses [B] times the importance weights of prioritized replay (as they are
+    without prioritized replay)."""
+    if not self._prioritized:
+      return per_example
+    return per_example * transition.extras['importance_weight']
+
+  def add_priorities(self, metrics: Dict[str, tf.Tensor], td_error: tf.Tensor) -> None:
+    """Puts the new priorities |td_error| + epsilon ([B]) into `metrics` (prioritized replay)."""
+    if self._prioritized:
+      metrics['priority'] = tf.abs(tf.stop_gradient(td_error)) + self._priority_epsilon
 
   def sampling_seed(self, salt: int) -> tf.Tensor:
     """A stateless-RNG seed [2] (int32) that differs per update, per replica and per `salt`."""
@@ -113,26 +137,35 @@ class OffPolicyLearner(tf.Module):
     skipped = lambda: {name: tf.constant(0.0) for name in self.delayed_metrics}
     return tf.cond(self.delayed_update_due(), run, skipped)
 
+  def _train_with_keys(self, transition) -> Dict[str, tf.Tensor]:
+    metrics = self._train(transition)
+    if self._prioritized:
+      metrics['key'] = transition.extras['key']
+    return metrics
+
   def _finish(self, metrics: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    if self._prioritized:
+      self.max_priority.assign(tf.maximum(self.max_priority, tf.reduce_max(metrics['priority'])))
     self._update_targets()
     self.num_updates.assign_add(1)
     return metrics
 
   def _update_default(self, transition) -> Dict[str, tf.Tensor]:
-    metrics = self._train(transition)
+    metrics = self._train_with_keys(transition)
     metrics.update(self._delayed(lambda: self._train_delayed(transition)))
     return self._finish(metrics)
 
   def _run(self, fn, transition) -> Dict[str, tf.Tensor]:
     metrics = self._strategy.run(fn, args=(transition,))
-    return {k: self._strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+    return {k: (self._strategy.gather(v, axis=0) if k in ('key', 'priority') else
+                self._strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None))
             for k, v in metrics.items()}
 
   def _update_on_batch(self, transition) -> Dict[str, tf.Tensor]:
     """One update from a batch already in hand (per-replica values under a strategy)."""
     if self._default:
       return self._compiled_update(transition)
-    metrics = self._run(self._train, transition)
+    metrics = self._run(self._train_with_keys, transition)
     metrics.update(self._delayed(lambda: self._run(self._train_delayed, transition)))
     return self._finish(metrics)
 

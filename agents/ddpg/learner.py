@@ -26,6 +26,8 @@ class DeterministicPolicyGradientLearner(off_policy_learner.OffPolicyLearner):
     actor: minimize -mean Q_1(s, mu(s))  (deterministic policy gradient, Silver et al. 2014)
     targets: theta' <- tau theta + (1 - tau) theta' for the actor and every critic.
   The actor step follows the critic step and sees the updated critic (TD3 Algorithm 1).
+  With prioritized replay the critic losses are weighted by the importance weights and
+  |y - Q_1(s, a)| gives the sampled transitions' new priorities.
 
   Args:
     actor, critic: the online networks (the critic is a `TwinQNetwork` with `twin_critics`).
@@ -43,7 +45,9 @@ class DeterministicPolicyGradientLearner(off_policy_learner.OffPolicyLearner):
                action_spec: specs.BoundedArray, config: config_lib.DDPGConfig,
                strategy: tf.distribute.Strategy, seed: int):
     super().__init__(strategy, config.batch_size, seed, config.jit_compile,
-                     name='deterministic_policy_gradient_learner', delay=config.policy_delay)
+                     name='deterministic_policy_gradient_learner', delay=config.policy_delay,
+                     prioritized=config.prioritized_replay,
+                     priority_epsilon=config.priority_epsilon)
     self._actor, self._critic = actor, critic
     self._target_actor, self._target_critic = target_actor, target_critic
     self._actor_optimizer = actor_optimizer
@@ -81,8 +85,9 @@ class DeterministicPolicyGradientLearner(off_policy_learner.OffPolicyLearner):
 
     with tf.GradientTape() as critic_tape:
       q_values = self._q(self._critic, observation, action, training=True)
-      critic_loss = tf.add_n([self.mean(losses.value.value_loss(q, targets).loss)
-                              for q in q_values])
+      critic_loss = tf.add_n([
+          self.mean(self.weighted(losses.value.value_loss(q, targets).loss, transition))
+          for q in q_values])
       if config.critic_weight_decay:
         l2 = tf.add_n([tf.reduce_sum(tf.square(k)) for k in self._critic_kernels])
         # Added once over all replicas (the replicas' losses are summed).
@@ -90,12 +95,14 @@ class DeterministicPolicyGradientLearner(off_policy_learner.OffPolicyLearner):
     critic_variables = self._critic.trainable_variables
 
     critic_norm = self.apply(self._critic_optimizer, critic_tape, critic_loss, critic_variables)
-    return {
+    metrics = {
         'critic_loss': critic_loss,
         'q_value': self.mean(q_values[0]),
         'target': self.mean(targets),
         'critic_grad_norm': critic_norm,
     }
+    self.add_priorities(metrics, targets - q_values[0])
+    return metrics
 
   def _train_delayed(self, transition: replay.Transition) -> Dict[str, tf.Tensor]:
     observation = transition.observation

@@ -25,7 +25,8 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
     policy: alpha log pi(a_s|s) - min_i Q_i(s, a_s)                (`losses.soft.soft_policy_loss`)
     alpha (v2 with auto_alpha): -alpha (log pi(a_s|s) + H_target)  (`losses.soft.temperature_loss`)
     targets: theta' <- tau theta + (1 - tau) theta' (the critics in v2, V in v1).
-  All gradients are taken at the same parameters, then applied.
+  All gradients are taken at the same parameters, then applied. With prioritized replay the
+  critic losses are weighted by the importance weights and |y - Q_1(s, a)| gives new priorities.
 
   Args:
     policy: a `critics.StochasticActor`.
@@ -45,7 +46,9 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
                log_alpha: tf.Variable, optimizers: Dict[str, tf.keras.optimizers.Optimizer],
                action_spec: specs.BoundedArray, config: config_lib.SACConfig,
                strategy: tf.distribute.Strategy, seed: int):
-    super().__init__(strategy, config.batch_size, seed, config.jit_compile, name='sac_learner')
+    super().__init__(strategy, config.batch_size, seed, config.jit_compile, name='sac_learner',
+                     prioritized=config.prioritized_replay,
+                     priority_epsilon=config.priority_epsilon)
     if (config.version == 'v1') != (value is not None and target_value is not None):
       raise ValueError('SACLearner: pass value and target_value exactly for version v1')
     if (config.version == 'v2') != (target_critic is not None):
@@ -79,8 +82,9 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
 
     with tf.GradientTape(persistent=True) as tape:
       q1, q2 = self._critic(observation, transition.action)
-      critic_loss = self.mean(losses.soft.soft_q_loss(q1, targets).loss +
-                              losses.soft.soft_q_loss(q2, targets).loss)
+      critic_loss = self.mean(self.weighted(losses.soft.soft_q_loss(q1, targets).loss +
+                                            losses.soft.soft_q_loss(q2, targets).loss,
+                                            transition))
       action, log_pi = self._sample(observation, 1)
       policy_q = tf.minimum(*self._critic(observation, action))
       policy_loss = self.mean(losses.soft.soft_policy_loss(log_pi, policy_q, alpha=alpha).loss)
@@ -106,6 +110,7 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
     del tape
     metrics.update(critic_loss=critic_loss, policy_loss=policy_loss, alpha=alpha,
                    entropy=self.mean(-log_pi), q_value=self.mean(q1))
+    self.add_priorities(metrics, targets - q1)
     return metrics
 
   def _update_targets(self) -> None:

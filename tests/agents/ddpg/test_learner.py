@@ -93,6 +93,32 @@ class DDPGLearnerTest(parameterized.TestCase):
     expected = np.mean(0.5 * (q - target) ** 2) + 0.5 * 0.01 * l2
     np.testing.assert_allclose(learner.update(batch)['critic_loss'].numpy(), expected, rtol=1e-5)
 
+  @parameterized.parameters(False, True)
+  def test_prioritized_replay_weights_the_critic_loss_and_returns_priorities(self, jit_compile):
+    config = small(ddpg_config.DDPGConfig, critic_weight_decay=0.0, prioritized_replay=True,
+                   priority_epsilon=0.01, jit_compile=jit_compile)
+    agent = make(config)
+    learner = agent.learner
+    weights = np.linspace(0.2, 1.0, 8).astype(np.float32)
+    keys = np.arange(100, 108, dtype=np.uint64)
+    batch = fake_batch()._replace(extras=dict(key=keys, importance_weight=weights))
+    target = batch.reward + batch.discount * learner._target_critic(
+        batch.next_observation, learner._target_actor(batch.next_observation)).numpy()
+    q = agent.critic(batch.observation, batch.action).numpy()
+    metrics = learner.update(batch)
+    np.testing.assert_allclose(metrics['critic_loss'].numpy(),
+                               np.mean(weights * 0.5 * (q - target) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(metrics['priority'].numpy(), np.abs(target - q) + 0.01,
+                               rtol=1e-5)
+    np.testing.assert_array_equal(metrics['key'].numpy(), keys)
+    self.assertAlmostEqual(float(learner.max_priority.numpy()),
+                           max(1.0, float(np.max(np.abs(target - q) + 0.01))), places=5)
+
+  def test_without_prioritized_replay_no_priorities_are_returned(self):
+    metrics = make(small(ddpg_config.DDPGConfig)).learner.update(fake_batch())
+    self.assertNotIn('priority', metrics)
+    self.assertNotIn('key', metrics)
+
   def test_observation_batch_norm_updates_moving_statistics(self):
     agent = make(small(ddpg_config.DDPGConfig, observation_batch_norm=True))
     moving_mean = [v for v in agent.actor_network.variables if 'moving_mean' in v.name][0]

@@ -60,6 +60,26 @@ class SACLearnerTest(parameterized.TestCase):
     np.testing.assert_allclose(learner.update(batch)['critic_loss'].numpy(), expected,
                                rtol=1e-5)
 
+  def test_prioritized_replay_weights_the_critic_loss_and_returns_priorities(self):
+    agent = make(version='v2', alpha=0.5, auto_alpha=False, prioritized_replay=True,
+                 priority_epsilon=1e-3)
+    learner = agent.learner
+    weights = np.linspace(1.0, 0.3, 8).astype(np.float32)
+    batch = fake_batch()._replace(extras=dict(key=np.arange(8, dtype=np.uint64),
+                                              importance_weight=weights))
+    seed = tf.constant([0, 0], tf.int32)  # As in the test above: update 0, salt 0.
+    next_action, next_log_pi = agent.policy(
+        batch.next_observation).experimental_sample_and_log_prob(seed=seed)
+    q1_next, q2_next = learner._target_critic(batch.next_observation, next_action)
+    target = batch.reward + batch.discount * (
+        np.minimum(q1_next.numpy(), q2_next.numpy()) - 0.5 * next_log_pi.numpy())
+    q1, q2 = (q.numpy() for q in agent.critic(batch.observation, batch.action))
+    metrics = learner.update(batch)
+    expected = np.mean(weights * (0.5 * (q1 - target) ** 2 + 0.5 * (q2 - target) ** 2))
+    np.testing.assert_allclose(metrics['critic_loss'].numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(metrics['priority'].numpy(), np.abs(target - q1) + 1e-3,
+                               rtol=1e-4)
+
   def test_alpha_rises_when_the_entropy_is_below_the_target(self):
     agent = make(target_entropy=100.0)  # Far above any achievable entropy.
     before = agent.learner.log_alpha.numpy()
