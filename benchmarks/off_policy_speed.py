@@ -9,7 +9,9 @@ per critic update for comparability, i.e. policy_delay 1):
     (what the training loop runs);
   - `matmul_bound`: iterations per second of a compiled loop of the same matrix multiplications
     (forward passes, weight and input gradients, with the update's shapes) and nothing else,
-    both as a plain graph (oneDNN kernels) and with XLA; the faster one is the bound.
+    both as a plain graph (oneDNN kernels) and with XLA; the faster one is the bound;
+  - `sampling`: batches per second drawn from the table's iterator alone, and the CPU time (all
+    threads of the process) one batch costs: the share of the machine the replay needs.
 Timings compare ratios within one run: the machine is shared, absolute numbers drift.
 Prints one JSON line per agent.
 """
@@ -145,6 +147,15 @@ def measure(name: str):
       agent.learner.step(iterator)
     agent.learner.num_updates.numpy()
 
+  def sample():
+    for _ in range(n):
+      next(iterator)
+
+  sample()
+  cpu = time.process_time()
+  sampling_rate = _rate(sample, n)
+  sampling_cpu_ms = (time.process_time() - cpu) / (2 * n) * 1e3  # `_rate` runs it twice.
+
   program = _matmul_program(name, observation_spec.shape[0], action_spec.shape[0])
   bounds = {}
   for jit in (False, True):
@@ -155,6 +166,7 @@ def measure(name: str):
       'updates_per_s_fixed_batch': _rate(fixed, n),
       'updates_per_s_from_replay': _rate(sampled, n),
       'matmul_bound_per_s': max(bounds.values()), 'matmul_bound_by_backend': bounds,
+      'sampling_batches_per_s': sampling_rate, 'sampling_cpu_ms_per_batch': sampling_cpu_ms,
   }
   record['fraction_of_bound'] = record['updates_per_s_from_replay'] / record['matmul_bound_per_s']
   server.stop()

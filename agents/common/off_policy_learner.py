@@ -13,10 +13,12 @@ A subclass writes up to three functions:
 `step(iterator)` then is one `tf.function`: the next batch, the training functions under
 `strategy.run`, the metrics averaged over replicas, `_update_targets()` and `num_updates += 1`.
 The delay is decided outside `strategy.run` (a replica function may not hold a gradient
-all-reduce inside a conditional). With prioritized replay the step also returns the sampled
-items' keys and new priorities (`key`, `priority`: [global batch], gathered over replicas) for
-the training loop to write back, and keeps the largest priority so far in `max_priority`. Without a distribution strategy the whole update (everything
+all-reduce inside a conditional). Without a distribution strategy the whole update (everything
 but reading the batch) is one XLA program when `jit_compile` is set.
+
+With prioritized replay the step also returns the sampled items' keys and new priorities
+(`key`, `priority`: [global batch], gathered over replicas) for the training loop to write
+back, and keeps the largest priority so far in `max_priority`.
 """
 
 from typing import Dict, Sequence
@@ -139,12 +141,13 @@ class OffPolicyLearner(tf.Module):
 
   def _train_with_keys(self, transition) -> Dict[str, tf.Tensor]:
     metrics = self._train(transition)
-    if self._prioritized:
-      metrics['key'] = transition.extras['key']
+    if self._prioritized:  # Reverb keys are uint64, which `strategy.gather` does not take.
+      metrics['key'] = tf.bitcast(tf.cast(transition.extras['key'], tf.uint64), tf.int64)
     return metrics
 
   def _finish(self, metrics: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     if self._prioritized:
+      metrics['key'] = tf.bitcast(metrics['key'], tf.uint64)
       self.max_priority.assign(tf.maximum(self.max_priority, tf.reduce_max(metrics['priority'])))
     self._update_targets()
     self.num_updates.assign_add(1)

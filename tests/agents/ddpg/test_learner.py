@@ -201,17 +201,23 @@ class MirroredTest(parameterized.TestCase):
         out = {}
         for name in ('default', 'mirrored'):
           strategy = distribute.make_strategy(name)
-          config = t.small(td3_config.TD3Config, target_noise=0.0)
+          # Prioritized: importance weights per replica, priorities and keys gathered back.
+          config = t.small(td3_config.TD3Config, target_noise=0.0, prioritized_replay=True)
           tf.keras.utils.set_random_seed(0)
           agent = builder.make_agent(t._OBS_SPEC, t._ACTION_SPEC, config, strategy, 0)
-          dataset = tf.data.Dataset.from_tensors(t.fake_batch()).repeat()
+          batch = t.fake_batch()._replace(extras=dict(
+              key=np.arange(8, dtype=np.uint64),
+              importance_weight=np.linspace(0.3, 1.0, 8).astype(np.float32)))
+          dataset = tf.data.Dataset.from_tensors(batch).repeat()
           if name == 'mirrored':
             dataset = strategy.experimental_distribute_dataset(dataset)
           iterator = iter(dataset)
           for _ in range(3):
-            agent.learner.step(iterator)
+            metrics = agent.learner.step(iterator)
           out[name] = [float(np.sum(v.numpy())) for v in agent.actor_network.variables +
                        agent.critic.variables]
+          out[name + '_priority'] = metrics['priority'].numpy().tolist()
+          out[name + '_key'] = metrics['key'].numpy().tolist()
         print(json.dumps(out))
     ''')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -222,6 +228,10 @@ class MirroredTest(parameterized.TestCase):
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     out = json.loads(result.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(out['mirrored'], out['default'], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out['mirrored_priority'], out['default_priority'], rtol=1e-4,
+                               atol=1e-5)
+    self.assertEqual(out['mirrored_key'], list(range(8)))
+    self.assertEqual(out['default_key'], list(range(8)))
 
 
 if __name__ == '__main__':
