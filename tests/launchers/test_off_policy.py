@@ -24,6 +24,8 @@ class BadFlagsTest(testing.LauncherTestCase):
         'num_steps': ['--num_steps=100'],  # No update would run.
         'env': ['--env=CartPole-v1'],  # Discrete actions.
         'max_log_std': ['--min_log_std=3'],  # Not below --max_log_std.
+        'importance_exponent': ['--prioritized_replay', '--importance_exponent=2'],
+        'priority_exponent': ['--priority_exponent=-1'],
     })
 
   def test_ddpg_and_td3_bad_flags_fail_fast_naming_the_flag(self):
@@ -68,6 +70,22 @@ class StrategyTest(testing.LauncherTestCase):
     self.assertEqual(record['updates'], 201)
 
 
+class PrioritizedReplayTest(testing.LauncherTestCase):
+
+  def test_td3_trains_from_an_in_process_prioritized_table(self):
+    logdir = self.create_tempdir()
+    result = testing.run('td3', logdir, *_SMALL, '--num_steps=300', '--eval_every=0',
+                         '--prioritized_replay')
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    record = testing.evaluation(logdir)
+    self.assertEqual(record['env_steps'], 300)
+    self.assertEqual(record['updates'], 201)
+    with open(os.path.join(logdir, 'metrics.csv')) as f:
+      header = f.readline()
+    self.assertIn('critic_loss', header)
+    self.assertNotIn('priority', header)  # Written back to the table, not logged.
+
+
 class RemoteReplayTest(testing.LauncherTestCase):
 
   def test_ddpg_trains_from_a_replay_server_in_another_process(self):
@@ -87,3 +105,8 @@ class RemoteReplayTest(testing.LauncherTestCase):
     info = reverb.Client(address).server_info()
     self.assertEqual(info['replay'].current_size, 300)
     self.assertFalse(os.path.exists(os.path.join(logdir, 'replay')))
+    # The server samples uniformly: a prioritized run is refused before it starts.
+    refused = testing.run('ddpg', self.create_tempdir(), *_SMALL, '--num_steps=300',
+                          f'--replay_address={address}', '--prioritized_replay')
+    self.assertNotEqual(refused.returncode, 0)
+    self.assertIn('--prioritized_replay', refused.stderr)
