@@ -225,8 +225,8 @@ def make_iterator(replay: Replay, config: OffPolicyConfig, strategy: tf.distribu
     if config.prioritized_replay:
       weights = replay_lib.importance_weights(sample.info.probability, sample.info.table_size,
                                               config.importance_exponent)
-      transition = transition._replace(extras=dict(
-          dict(transition.extras or {}), key=sample.info.key, importance_weight=weights))
+      transition = transition._replace(extras={
+          **(transition.extras or {}), 'key': sample.info.key, 'importance_weight': weights})
     return transition
 
   dataset = dataset.map(transitions)
@@ -344,7 +344,6 @@ def _run(settings, env, agent, config, replay, strategy, start_time, keep):
         for _ in range(config.updates_per_step):
           metrics = agent.learner.step(iterator)
           if config.prioritized_replay:
-            metrics = dict(metrics)
             replay_lib.update_priorities(replay.client, replay_lib.DEFAULT_TABLE,
                                          metrics.pop('key').numpy(),
                                          metrics.pop('priority').numpy())

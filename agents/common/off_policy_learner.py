@@ -107,7 +107,7 @@ class OffPolicyLearner(tf.Module):
   def add_priorities(self, metrics: Dict[str, tf.Tensor], td_error: tf.Tensor) -> None:
     """Puts the new priorities |td_error| + epsilon ([B]) into `metrics` (prioritized replay)."""
     if self._prioritized:
-      metrics['priority'] = tf.abs(tf.stop_gradient(td_error)) + self._priority_epsilon
+      metrics['priority'] = tf.abs(td_error) + self._priority_epsilon
 
   def sampling_seed(self, salt: int) -> tf.Tensor:
     """A stateless-RNG seed [2] (int32) that differs per update, per replica and per `salt`."""
@@ -142,7 +142,7 @@ class OffPolicyLearner(tf.Module):
   def _train_with_keys(self, transition) -> Dict[str, tf.Tensor]:
     metrics = self._train(transition)
     if self._prioritized:  # Reverb keys are uint64, which `strategy.gather` does not take.
-      metrics['key'] = tf.bitcast(tf.cast(transition.extras['key'], tf.uint64), tf.int64)
+      metrics['key'] = tf.bitcast(transition.extras['key'], tf.int64)
     return metrics
 
   def _finish(self, metrics: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
