@@ -123,12 +123,12 @@ def measure() -> dict:
   collector.reset(seed=0)
   build_s = time.perf_counter() - start
 
-  rollouts = []
-  collect = lambda: rollouts.append(collector.collect()[0])
-  rollout_first_s = _first_call_s(collect)
-  update = lambda: agent.learner.update(rollouts[-1], 0.5)['loss'].numpy()
+  start = time.perf_counter()
+  rollout, _, _ = collector.collect()
+  rollout_first_s = time.perf_counter() - start
+  update = lambda: agent.learner.update(rollout, 0.5)['loss'].numpy()
   update_first_s = _first_call_s(update)
-  rollout_ms = _ms_per_call(lambda: (rollouts.clear(), collect()), n)
+  rollout_ms = _ms_per_call(collector.collect, n)
   update_ms = _ms_per_call(update, n)
 
   actions = [np.zeros(config.num_envs, np.int64), np.ones(config.num_envs, np.int64)]

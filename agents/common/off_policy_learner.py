@@ -140,14 +140,22 @@ class OffPolicyLearner(tf.Module):
     return tf.cond(self.delayed_update_due(), run, skipped)
 
   def _train_with_keys(self, transition) -> Dict[str, tf.Tensor]:
+    """`_train`'s metrics, with prioritized replay also the batch's Reverb keys (uint64)."""
     metrics = self._train(transition)
-    if self._prioritized:  # Reverb keys are uint64, which `strategy.gather` does not take.
-      metrics['key'] = tf.bitcast(transition.extras['key'], tf.int64)
+    if self._prioritized:
+      metrics['key'] = transition.extras['key']
+    return metrics
+
+  def _train_with_int64_keys(self, transition) -> Dict[str, tf.Tensor]:
+    """`_train_with_keys` for `strategy.run`: keys as int64 bit patterns, since
+    `strategy.gather` refuses uint64."""
+    metrics = self._train_with_keys(transition)
+    if self._prioritized:
+      metrics['key'] = tf.bitcast(metrics['key'], tf.int64)
     return metrics
 
   def _finish(self, metrics: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     if self._prioritized:
-      metrics['key'] = tf.bitcast(metrics['key'], tf.uint64)
       self.max_priority.assign(tf.maximum(self.max_priority, tf.reduce_max(metrics['priority'])))
     self._update_targets()
     self.num_updates.assign_add(1)
@@ -168,7 +176,9 @@ class OffPolicyLearner(tf.Module):
     """One update from a batch already in hand (per-replica values under a strategy)."""
     if self._default:
       return self._compiled_update(transition)
-    metrics = self._run(self._train_with_keys, transition)
+    metrics = self._run(self._train_with_int64_keys, transition)
+    if self._prioritized:
+      metrics['key'] = tf.bitcast(metrics['key'], tf.uint64)
     metrics.update(self._delayed(lambda: self._run(self._train_delayed, transition)))
     return self._finish(metrics)
 
