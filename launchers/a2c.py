@@ -19,8 +19,8 @@ _CONFIG = flags_lib.define_config_flags(a2c_config.A2CConfig)
 
 
 def main(argv):
-  common.train_on_policy('a2c', argv, _SHARED, _CONFIG, a2c_config.A2CConfig,
-                         a2c_config.TUNED, builder.make_agent)
+  common.train('a2c', argv, _SHARED, _CONFIG, a2c_config.A2CConfig,
+               a2c_config.TUNED, builder.make_agent)
 
 
 if __name__ == '__main__':

@@ -1,23 +1,34 @@
-"""Runtime set-up and reporting shared by the launchers."""
+"""The `main` every launcher shares: flags to settings and config, build, train, report."""
 
 import dataclasses
 import json
 import os
-import signal
 import sys
 import time
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 from absl import flags
-from dm_env import specs
 import tensorflow as tf
 
+from agents.common import config as config_lib
+from agents.common import core
 from agents.common import distribute
 from agents.common import environments
-from agents.common import off_policy
-from agents.common import on_policy
+from agents.common import loop
 from agents.common import seeding
 from launchers import flags as flags_lib
+
+# Fields whose flag has another name.
+_FLAG_NAMES = {'env_id': 'env'}
+
+
+def _fail(error: ValueError) -> None:
+  """Exits with one line naming the flag of a ConfigError (or the error's own message)."""
+  if isinstance(error, config_lib.ConfigError):
+    flag = _FLAG_NAMES.get(error.field, error.field)
+    value = error.value if not isinstance(error.value, tuple) else ','.join(map(str, error.value))
+    flags_lib.fail(f'--{flag}={value!r}: {error.allowed}')
+  flags_lib.fail(str(error))
 
 
 def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distribute.Strategy:
@@ -28,24 +39,26 @@ def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distr
   return distribute.make_strategy(shared['strategy'].value, tpu=shared['tpu'].value)
 
 
-def _interrupt(signum, frame):
-  del signum, frame
-  raise KeyboardInterrupt
-
-
-def run_and_report(train: Callable[[], Dict[str, Any]], settings: on_policy.RunSettings) -> None:
-  """Runs `train`, prints the final evaluation and where the outputs are.
-
-  Ctrl-C (SIGINT) and SIGTERM (e.g. a preempted job) save a checkpoint and exit with status 130.
-  The handlers are installed explicitly: a process started in the background by a
-  non-interactive shell inherits an ignored SIGINT.
-  """
-  signal.signal(signal.SIGINT, _interrupt)
-  signal.signal(signal.SIGTERM, _interrupt)
+def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
+              config_flags: Mapping[str, flags.FlagHolder], config_cls,
+              tuned: Mapping[str, Mapping[str, Any]]):
+  """The shared settings and the agent's config from the flags, or one line naming the bad
+  flag and exit status 2 (before anything is written)."""
+  if len(argv) > 1:
+    flags_lib.fail(f'unexpected arguments {argv[1:]}')
   try:
-    record = train()
-  except KeyboardInterrupt:
-    sys.exit(130)
+    settings = flags_lib.run_settings(name, shared)
+    environments.check_env_id(settings.env_id)
+    config = flags_lib.build_config(
+        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
+    loop.check_budget(settings, config)
+  except ValueError as error:
+    _fail(error)
+  return settings, config
+
+
+def report(record: Mapping[str, Any], settings: loop.RunSettings) -> None:
+  """Prints the final evaluation and where the outputs are."""
   print(json.dumps({k: record[k] for k in ('env_steps', 'mean_return', 'std_return',
                                            'episodes', 'wall_time_s')}))
   print(f'Final evaluation over {record["episodes"]} episodes: '
@@ -55,31 +68,15 @@ def run_and_report(train: Callable[[], Dict[str, Any]], settings: on_policy.RunS
         'events, checkpoints/, learning_curve.png, evaluation.json')
 
 
-def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
-              config_flags: Mapping[str, flags.FlagHolder], config_cls,
-              tuned: Mapping[str, Mapping[str, Any]], check_budget: Callable[[Any, Any], None]):
-  """The shared settings and the agent's config from the flags, or one line naming the bad
-  flag and exit status 2 (before anything is written). `check_budget(settings, config)` raises
-  ValueError when --num_steps is too small for the agent."""
-  if len(argv) > 1:
-    flags_lib.fail(f'unexpected arguments {argv[1:]}')
-  try:
-    settings = flags_lib.run_settings(name, shared)
-    environments.check_env_id(settings.env_id)
-    config = flags_lib.build_config(
-        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
-    check_budget(settings, config)
-  except ValueError as error:
-    flags_lib.fail(str(error))
-  return settings, config
+def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
+          config_flags: Mapping[str, flags.FlagHolder], config_cls,
+          tuned: Mapping[str, Mapping[str, Any]],
+          make_agent: Callable[[Any, core.BuildContext], core.Agent],
+          replay_address: Optional[flags.FlagHolder] = None) -> None:
+  """The `main` of every launcher: validate, build, train through `loop.run`, report.
 
-
-def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
-                    config_flags: Mapping[str, flags.FlagHolder], config_cls,
-                    tuned: Mapping[str, Mapping[str, Any]], make_agent) -> None:
-  """The `main` of an on-policy launcher: validate, build, train, report.
-
-  Every invalid input fails before anything is written, with one line naming the flag.
+  Every invalid input fails before anything is written, with one line naming the flag and exit
+  status 2. Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit with status 130.
 
   Args:
     name: the agent's name (logdir default, config.json).
@@ -88,97 +85,39 @@ def train_on_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     config_flags: the holders from `flags.define_config_flags(config_cls)`.
     config_cls: the agent's config dataclass.
     tuned: per-environment settings applied by `--tuned`.
-    make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
-      `.actor` and `.learner` (whose `update(rollout, progress)` trains).
+    make_agent: the agent's builder, `(config, context) -> core.Agent`.
+    replay_address: the `--replay_address` holder of an off-policy launcher.
   """
-  settings, config = parse_run(
-      name, argv, shared, config_flags, config_cls, tuned,
-      lambda settings, config: on_policy.check_budget(settings, config.batch_size))
-
+  settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned)
   start_time = time.time()
   strategy = setup_runtime(shared, settings.seed)
   env_seed = settings.seed
   if distribute.num_workers(strategy) > 1:
-    # Distributed PPO/A2C: every worker collects its own data (its own environment seeds) and
-    # writes its own outputs; worker 0 writes into --logdir, worker i into --logdir/worker<i>.
+    # Every worker collects its own data (its own environment seeds) and writes its own
+    # outputs; worker 0 writes into --logdir, worker i into --logdir/worker<i>.
     task = strategy.cluster_resolver.task_id
     env_seed = settings.seed + 100_000 * task
     if task:
       settings = dataclasses.replace(settings, logdir=os.path.join(settings.logdir,
                                                                    f'worker{task}'))
+  agent = None
   try:
-    env = environments.VectorEnv(settings.env_id, config.num_envs, env_seed)
-    agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
-                       seed=settings.seed)
-    on_policy.write_config(settings, config)
-  except ValueError as error:  # E.g. a batch that does not split across the replicas.
-    flags_lib.fail(str(error))
-  parts = on_policy.OnPolicyAgent(
-      actor=agent.actor, update=agent.learner.update,
-      trackables=dict(learner=agent.learner, actor=agent.actor))
+    horizon = loop.schedule_horizon(settings, config)
+    context = core.BuildContext(
+        env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
+        seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
+        logdir=settings.logdir,
+        replay_address=(replay_address.value or None) if replay_address else None)
+    agent = make_agent(config, context)
+    loop.write_config(settings, config, horizon)
+  except ValueError as error:
+    if agent is not None:
+      agent.close()
+    _fail(error)
   try:
-    run_and_report(
-        lambda: on_policy.run(settings, env, parts, config.num_steps_per_env, start_time),
-        settings)
+    record = loop.run(settings, agent, start_time)
+  except KeyboardInterrupt:
+    sys.exit(130)
   finally:
-    env.close()
-
-
-def train_off_policy(name: str, argv, shared: Mapping[str, flags.FlagHolder],
-                     config_flags: Mapping[str, flags.FlagHolder],
-                     replay_address: flags.FlagHolder, config_cls,
-                     tuned: Mapping[str, Mapping[str, Any]], make_agent) -> None:
-  """The `main` of an off-policy launcher (DDPG, TD3, SAC): validate, build, train, report.
-
-  Every invalid input fails before anything is written, with one line naming the flag.
-
-  Args:
-    name: the agent's name (logdir default, config.json).
-    argv: the positional arguments absl passes to `main`.
-    shared: the holders from `flags.define_shared_flags`.
-    config_flags: the holders from `flags.define_config_flags(config_cls)`.
-    replay_address: the `--replay_address` holder ('' for an in-process replay server).
-    config_cls: the agent's config dataclass (an `off_policy.OffPolicyConfig`).
-    tuned: per-environment settings applied by `--tuned`.
-    make_agent: `(observation_spec, action_spec, config, strategy, seed) -> agent` with
-      `.actor` and `.learner`.
-  """
-  settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned,
-                               off_policy.check_budget)
-  if shared['strategy'].value == 'multi_worker':
-    flags_lib.fail("--strategy='multi_worker': the off-policy agents train one learner; use "
-                   'default, one_device, mirrored or tpu')
-
-  start_time = time.time()
-  strategy = setup_runtime(shared, settings.seed)
-  env = None
-  replay = None
-  try:
-    try:
-      env = environments.make_environment(settings.env_id, seed=settings.seed)
-      action_spec = env.action_spec()
-      if (not isinstance(action_spec, specs.BoundedArray) or
-          isinstance(action_spec, specs.DiscreteArray) or len(action_spec.shape) != 1):
-        raise ValueError(f'--env={settings.env_id!r}: {name} needs a continuous (Box) action '
-                         f'space, got {action_spec!r}')
-      agent = make_agent(env.observation_spec(), env.action_spec(), config, strategy,
-                         seed=settings.seed)
-      if config.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f'--batch_size={config.batch_size}: must split evenly across the '
-                         f'{strategy.num_replicas_in_sync} replicas')
-      replay = off_policy.make_replay(config, env.observation_spec(), env.action_spec(),
-                                      settings.logdir, replay_address.value or None)
-      on_policy.write_config(settings, config)
-    except ValueError as error:
-      flags_lib.fail(str(error))
-    parts = off_policy.OffPolicyAgent(
-        actor=agent.actor, learner=agent.learner,
-        trackables=dict(learner=agent.learner, actor=agent.actor))
-    run_and_report(
-        lambda: off_policy.run(settings, env, parts, config, replay, strategy, start_time),
-        settings)
-  finally:
-    if replay is not None and replay.server is not None:
-      replay.server.stop()
-    if env is not None:
-      env.close()
+    agent.close()
+  report(record, settings)

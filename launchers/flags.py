@@ -10,7 +10,7 @@ from absl import flags
 
 from agents.common import config as config_lib
 from agents.common import distribute
-from agents.common import on_policy
+from agents.common import loop
 
 
 def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, flags.FlagHolder]:
@@ -70,7 +70,11 @@ def define_config_flags(config_cls) -> Dict[str, flags.FlagHolder]:
     elif typing.get_origin(hint) is tuple:
       holders[name] = flags.DEFINE_list(name, [str(v) for v in default], help_text)
     else:
-      raise TypeError(f'define_config_flags: unsupported type {hint} of {config_cls}.{name}')
+      optional = [a for a in typing.get_args(hint) if a is not type(None)]
+      if typing.get_origin(hint) is typing.Union and optional == [float] and default is None:
+        holders[name] = flags.DEFINE_float(name, None, help_text)
+      else:
+        raise TypeError(f'define_config_flags: unsupported type {hint} of {config_cls}.{name}')
   return holders
 
 
@@ -90,28 +94,24 @@ def build_config(config_cls, holders: Mapping[str, flags.FlagHolder],
         try:
           value = tuple(int(v) for v in value)
         except ValueError:
-          raise config_lib.ConfigError(name, ','.join(value), 'must be integers') from None
+          raise config_lib.ConfigError(config_cls.__name__, name, 'must be integers',
+                                       ','.join(value)) from None
       values[name] = value
   return config_cls(**values)
 
 
-def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> on_policy.RunSettings:
-  """Validated `RunSettings` from the shared flags (raises ValueError naming the flag)."""
+def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> loop.RunSettings:
+  """Validated `RunSettings` from the shared flags (raises ConfigError naming the field)."""
   values = {k: holders[k].value for k in ('num_steps', 'seed', 'eval_episodes', 'eval_every',
                                           'checkpoint_every', 'log_every')}
-  for name in ('num_steps', 'eval_episodes', 'checkpoint_every', 'log_every'):
-    if values[name] < 1:
-      raise config_lib.ConfigError(name, values[name], 'must be >= 1')
-  for name in ('seed', 'eval_every'):
-    if values[name] < 0:
-      raise config_lib.ConfigError(name, values[name], 'must be >= 0')
   if holders['logical_cpus'].value < 0:
-    raise config_lib.ConfigError('logical_cpus', holders['logical_cpus'].value, 'must be >= 0')
+    raise config_lib.ConfigError('RunSettings', 'logical_cpus', 'must be >= 0',
+                                 holders['logical_cpus'].value)
   env_id = holders['env'].value
   logdir = holders['logdir'].value or os.path.join('runs', agent, env_id,
                                                    f'seed{values["seed"]}')
-  return on_policy.RunSettings(agent=agent, env_id=env_id, logdir=logdir,
-                               strategy=holders['strategy'].value, **values)
+  return loop.RunSettings(agent=agent, env_id=env_id, logdir=logdir,
+                          strategy=holders['strategy'].value, **values)
 
 
 def fail(message: str) -> None:

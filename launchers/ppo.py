@@ -19,8 +19,8 @@ _CONFIG = flags_lib.define_config_flags(ppo_config.PPOConfig)
 
 
 def main(argv):
-  common.train_on_policy('ppo', argv, _SHARED, _CONFIG, ppo_config.PPOConfig,
-                         ppo_config.TUNED, builder.make_agent)
+  common.train('ppo', argv, _SHARED, _CONFIG, ppo_config.PPOConfig, ppo_config.TUNED,
+               builder.make_agent)
 
 
 if __name__ == '__main__':

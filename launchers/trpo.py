@@ -20,8 +20,8 @@ _CONFIG = flags_lib.define_config_flags(trpo_config.TRPOConfig)
 
 
 def main(argv):
-  common.train_on_policy('trpo', argv, _SHARED, _CONFIG, trpo_config.TRPOConfig,
-                         trpo_config.TUNED, builder.make_agent)
+  common.train('trpo', argv, _SHARED, _CONFIG, trpo_config.TRPOConfig,
+               trpo_config.TUNED, builder.make_agent)
 
 
 if __name__ == '__main__':

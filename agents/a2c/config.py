@@ -1,13 +1,49 @@
 """A2C hyper-parameters: Mnih et al. 2016, "Asynchronous Methods for Deep RL" (arXiv:1602.01783)."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class A2CConfig:
+class AdvantageActorCriticConfig(config_lib.OnPolicyConfig):
+  """The loss and optimizer of advantage actor-critic, shared by A2C and A3C (Mnih et al. 2016,
+  arXiv:1602.01783, Algorithm S3): L = -log pi(a|s) A + c_v 0.5 (R - V(s))^2 - c_e H(pi(.|s)).
+
+  Attributes:
+    learning_rate: step size of the optimizer.
+    anneal_learning_rate: decay the learning rate linearly to 0 over the run.
+    optimizer: 'rmsprop' (non-centered, as in the paper; A3C's statistics are shared by every
+      worker) or 'adam'.
+    rmsprop_decay: alpha, decay of RMSProp's running mean of squared gradients.
+    optimizer_epsilon: epsilon of RMSProp (added to the mean square inside the square root, as
+      in the paper's update and Keras) or of Adam.
+    value_coef: c_v, weight of the value loss 0.5 * (R - V(s))^2.
+    entropy_coef: c_e (the paper's beta), weight of the entropy bonus.
+    max_grad_norm: clip gradients to this global norm (0 disables clipping).
+    shared_torso: one torso for policy and value, as in the paper (else separate networks).
+  """
+  learning_rate: float = 7e-4
+  anneal_learning_rate: bool = True
+  optimizer: str = 'rmsprop'
+  rmsprop_decay: float = 0.99
+  optimizer_epsilon: float = 1e-5
+  value_coef: float = 1.0
+  entropy_coef: float = 0.01
+  max_grad_norm: float = 0.5
+  shared_torso: bool = True
+
+  def __post_init__(self):
+    super().__post_init__()
+    config_lib.check_positive(self, 'learning_rate', 'optimizer_epsilon')
+    config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'max_grad_norm')
+    config_lib.check_in_range(self, 'rmsprop_decay', 0.0, 1.0)
+    config_lib.check_choice(self, 'optimizer', ('rmsprop', 'adam'))
+
+
+@dataclasses.dataclass(frozen=True)
+class A2CConfig(config_lib.RolloutConfig, AdvantageActorCriticConfig):
   """Hyper-parameters of A2C, the synchronous form of A3C (Mnih et al. 2016, arXiv:1602.01783).
 
   One update = Algorithm S3 run by N actors in lockstep: each takes t_max steps with the same
@@ -21,62 +57,19 @@ class A2CConfig:
   Attributes:
     num_envs: N, environments stepped in parallel (the paper's actor-learner threads).
     num_steps_per_env: t_max, steps per environment per update.
-    learning_rate: step size of the optimizer.
-    anneal_learning_rate: decay the learning rate linearly to 0 over the run.
-    optimizer: 'rmsprop' (non-centered, shared statistics, as in the paper) or 'adam'.
-    rmsprop_decay: alpha, decay of RMSProp's running mean of squared gradients.
-    optimizer_epsilon: epsilon of RMSProp (added to the mean square inside the square root, as
-      in the paper's update and Keras) or of Adam.
-    discount: gamma.
     advantage_estimator: 'n_step' for the paper's bootstrapped returns R_t = sum_k gamma^k
       r_{t+k} + gamma^(t_max - t) V(s_{t_max}) (each step looks ahead to the end of the
       segment), or 'gae' for GAE(gamma, lambda) (Schulman et al. 2016, arXiv:1506.02438).
     gae_lambda: lambda of GAE (only with advantage_estimator='gae'; 1 equals 'n_step').
-    value_coef: c_v, weight of the value loss 0.5 * (R - V(s))^2.
-    entropy_coef: c_e (the paper's beta), weight of the entropy bonus.
-    max_grad_norm: clip gradients to this global norm (0 disables clipping).
-    normalize_observations: standardize observations with running statistics.
-    hidden_sizes: hidden layer sizes of the policy and value MLPs.
-    activation: activation of the hidden layers.
-    shared_torso: one torso for policy and value, as in the paper (else separate networks).
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
-    jit_compile: compile the update with XLA (used without a distribution strategy).
   """
   num_envs: int = 16
   num_steps_per_env: int = 5
-  learning_rate: float = 7e-4
-  anneal_learning_rate: bool = True
-  optimizer: str = 'rmsprop'
-  rmsprop_decay: float = 0.99
-  optimizer_epsilon: float = 1e-5
-  discount: float = 0.99
   advantage_estimator: str = 'n_step'
   gae_lambda: float = 1.0
-  value_coef: float = 1.0
-  entropy_coef: float = 0.01
-  max_grad_norm: float = 0.5
-  normalize_observations: bool = False
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
-  shared_torso: bool = True
-  init_log_std: float = 0.0
-  jit_compile: bool = True
 
   def __post_init__(self):
-    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'learning_rate',
-                              'optimizer_epsilon')
-    config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'max_grad_norm')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
-    config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
-    config_lib.check_in_range(self, 'rmsprop_decay', 0.0, 1.0)
-    config_lib.check_choice(self, 'optimizer', ('rmsprop', 'adam'))
+    super().__post_init__()
     config_lib.check_choice(self, 'advantage_estimator', ('n_step', 'gae'))
-    config_lib.check_network(self)
-
-  @property
-  def batch_size(self) -> int:
-    """Transitions per update, N * t_max."""
-    return self.num_envs * self.num_steps_per_env
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

@@ -5,6 +5,7 @@ from typing import Dict, NamedTuple, Optional
 import tensorflow as tf
 
 from agents.a2c import config as config_lib
+from agents.common import config as common_config
 from agents.common import distribute
 from agents.common import learning
 from agents.common import rollout as rollout_lib
@@ -38,38 +39,45 @@ class A2CLearner(tf.Module):
   each replica takes an equal slice of the batch, gradients are summed across replicas, clipped
   by their global norm and applied once, as one update of the shared parameters.
 
+  The learner owns its optimizer (`config.optimizer`); with `anneal_learning_rate` the
+  learning rate decays linearly to 0 as the updates done approach `horizon` env steps.
+
   Args:
     network: an `ActorCritic` (observations -> (distribution, value)), built in strategy scope.
-    optimizer: a Keras optimizer built in strategy scope.
     config: the `A2CConfig`.
     strategy: the `tf.distribute.Strategy` the variables were created under.
+    horizon: env steps (of this process) over which the learning rate anneals.
     observation_normalizer: running observation statistics shared with the actor, or None.
 
   Raises:
-    ValueError: if the batch N * t_max does not split evenly across the replicas.
+    ConfigError: if the batch N * t_max does not split evenly across the replicas.
   """
 
-  def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.A2CConfig, strategy: tf.distribute.Strategy,
+  def __init__(self, network, config: config_lib.A2CConfig, strategy: tf.distribute.Strategy,
+               horizon: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
     super().__init__(name='a2c_learner')
-    learning.check_no_process_state(
-        strategy, normalize_observations=config.normalize_observations)
+    learning.check_no_process_state(strategy, config, 'normalize_observations')
     replicas = learning.local_replicas(strategy)
     if config.batch_size % replicas:
-      raise ValueError(f'--num_envs={config.num_envs}: num_envs * num_steps_per_env = '
-                       f'{config.batch_size} must be a multiple of the number of replicas '
-                       f'({replicas})')
+      raise common_config.ConfigError(
+          config, 'num_envs', f'num_envs * num_steps_per_env = {config.batch_size} must be a '
+          f'multiple of the number of replicas ({replicas})')
     # Sizes in the config are per process; with W workers one update averages over all W
     # workers' batches.
     self._global_batch = config.batch_size * distribute.num_workers(strategy)
     self._network = network
-    self._optimizer = optimizer
     self._config = config
     self._strategy = strategy
     self._normalizer = observation_normalizer
+    self._horizon = int(horizon)
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+      self._optimizer = learning.make_optimizer(
+          config.optimizer,
+          learning.learning_rate(config.learning_rate, config.anneal_learning_rate,
+                                 self.progress),
+          epsilon=config.optimizer_epsilon, rmsprop_decay=config.rmsprop_decay)
       self._optimizer.build(network.trainable_variables)
     # Without a distribution strategy, targets and the optimizer step are one XLA program.
     # Under a strategy the targets are computed once in cross-replica context on the whole
@@ -83,28 +91,30 @@ class A2CLearner(tf.Module):
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
     return self._optimizer
 
-  def update(self, rollout: rollout_lib.Rollout, progress: float) -> Dict[str, tf.Tensor]:
+  def progress(self) -> tf.Tensor:
+    """The fraction of the horizon done before this update (float32), for the schedule."""
+    return learning.progress(self.num_updates * self._config.batch_size, self._horizon)
+
+  def step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     """Takes one gradient step on `rollout` and returns its training diagnostics.
 
     Args:
       rollout: a [T, B] `Rollout` collected with the current parameters.
-      progress: fraction of the run done, in [0, 1]; drives linear annealing.
 
     Returns:
       A flat dict of scalars: loss, policy_loss, value_loss, entropy, grad_norm (before
       clipping), advantage (mean), explained_variance (of the targets by the rollout's
       values) and learning_rate (the one used).
     """
-    return self._update(rollout, tf.constant(progress, tf.float32))
+    return self._update(rollout)
 
   # Graph code is written without AutoGraph (no Python control flow on tensors): tracing then
   # does not convert every function it reaches (losses, Keras, TFP), which is much faster.
   @tf.function(autograph=False)
-  def _update(self, rollout: rollout_lib.Rollout, progress: tf.Tensor) -> Dict[str, tf.Tensor]:
+  def _update(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     config = self._config
     learning_rate = config.learning_rate * (
-        1.0 - progress if config.anneal_learning_rate else 1.0)
-    self._optimizer.learning_rate.assign(learning_rate)
+        1.0 - self.progress() if config.anneal_learning_rate else 1.0)
     if self._fused_step is not None:
       metrics = self._strategy.run(self._fused_step, args=(rollout,))
     else:
@@ -156,12 +166,9 @@ class A2CLearner(tf.Module):
     variables = self._network.trainable_variables
     with tf.GradientTape() as tape:
       distribution, value = self._network(observation)
-      policy = losses.policy_gradient.policy_gradient_loss(
-          distribution.log_prob(batch.action), batch.advantage)
-      critic = losses.value.value_loss(value, batch.value_target)
-      entropy = losses.policy_gradient.entropy_loss(distribution.entropy())
-      loss = mean(policy.loss + config.value_coef * critic.loss
-                  + config.entropy_coef * entropy.loss)
+      per_example, policy, critic, entropy = actor_critic_loss(
+          distribution, value, batch.action, batch.advantage, batch.value_target, config)
+      loss = mean(per_example)
     gradients = tape.gradient(loss, variables)
     grad_norm = learning.apply_global_gradients(self._optimizer, gradients, variables,
                                                 self._strategy, config.max_grad_norm)
@@ -172,6 +179,30 @@ class A2CLearner(tf.Module):
         'entropy': mean(entropy.extra.entropy),
         'grad_norm': grad_norm / replicas,  # Every replica holds the global norm.
     }
+
+
+def actor_critic_loss(distribution, value: tf.Tensor, action: tf.Tensor, advantage: tf.Tensor,
+                      value_target: tf.Tensor, config):
+  """The advantage actor-critic loss of A2C and A3C (Mnih et al. 2016, Algorithm S3), per example.
+
+    -log pi(a|s) stop_gradient(A) + c_v 0.5 (R - V(s))^2 - c_e H(pi(.|s))
+
+  Args:
+    distribution: pi(.|s), batch shape [N].
+    value: [N] V(s).
+    action: [N, ...] actions taken.
+    advantage: [N] A (no gradient flows into it).
+    value_target: [N] R.
+    config: has `value_coef` (c_v) and `entropy_coef` (c_e).
+
+  Returns:
+    (per-example loss [N], and the policy, value and entropy `LossOutput`s).
+  """
+  policy = losses.policy_gradient.policy_gradient_loss(distribution.log_prob(action), advantage)
+  critic = losses.value.value_loss(value, value_target)
+  entropy = losses.policy_gradient.entropy_loss(distribution.entropy())
+  per_example = policy.loss + config.value_coef * critic.loss + config.entropy_coef * entropy.loss
+  return per_example, policy, critic, entropy
 
 
 def _target_metrics(batch: _Batch, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:

@@ -9,7 +9,7 @@ import tensorflow as tf
 from agents.a3c import config as config_lib
 from agents.a3c import learner as learner_lib
 from agents.a3c import worker as worker_lib
-from agents.common import actors
+from agents.common import policies
 from agents.common import learning
 from networks import actor_critic
 
@@ -25,7 +25,7 @@ class A3CAgent(NamedTuple):
       copy of the networks (worker i samples actions with seed `seed + i`).
   """
   network: actor_critic.ActorCritic
-  actor: actors.PolicyValueActor
+  actor: policies.ActorCriticPolicy
   learner: learner_lib.A3CLearner
   make_workers: Callable[[List[dm_env.Environment], int], List[worker_lib.Worker]]
 
@@ -44,7 +44,7 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
       config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
       rmsprop_decay=config.rmsprop_decay)
   learner = learner_lib.A3CLearner(network, optimizer, config, strategy)
-  actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
+  actor = policies.ActorCriticPolicy(network, observation_spec, seed=seed)
 
   def make_workers(envs: List[dm_env.Environment], worker_seed: int) -> List[worker_lib.Worker]:
     return [worker_lib.Worker(i, learner, make_network(), env, config.t_max,

@@ -1,13 +1,14 @@
 """A3C hyper-parameters: Mnih et al. 2016, "Asynchronous Methods for Deep RL" (arXiv:1602.01783)."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
+from agents.a2c import config as a2c_config
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class A3CConfig:
+class A3CConfig(a2c_config.AdvantageActorCriticConfig):
   """Hyper-parameters of A3C (Mnih et al. 2016, arXiv:1602.01783, Algorithm S3).
 
   W worker threads share the global parameters and one RMSProp optimizer; each repeatedly
@@ -22,47 +23,21 @@ class A3CConfig:
   Attributes:
     num_workers: W, actor-learner threads, each with its own environment and local networks.
     t_max: most environment steps of one segment (one asynchronous update) of a worker.
-    learning_rate: step size of the shared optimizer.
-    anneal_learning_rate: decay the learning rate linearly to 0 over the run's env steps.
-    optimizer: 'rmsprop' (non-centered, one set of statistics shared by every worker, as the
-      paper's shared RMSProp) or 'adam'.
-    rmsprop_decay: alpha, decay of RMSProp's running mean of squared gradients.
-    optimizer_epsilon: epsilon of RMSProp (inside the square root, as in the paper) or of Adam.
-    discount: gamma.
-    value_coef: c_v, weight of the value loss 0.5 * (R - V(s))^2.
-    entropy_coef: c_e (the paper's beta), weight of the entropy bonus.
     max_grad_norm: clip each worker's gradient to this global norm (0 disables clipping).
-    hidden_sizes: hidden layer sizes of the policy and value MLPs.
-    activation: activation of the hidden layers.
-    shared_torso: one torso for policy and value, as in the paper (else separate networks).
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
     jit_compile: compile each worker's gradient step with XLA.
   """
   num_workers: int = 16
   t_max: int = 5
-  learning_rate: float = 7e-4
-  anneal_learning_rate: bool = True
-  optimizer: str = 'rmsprop'
-  rmsprop_decay: float = 0.99
-  optimizer_epsilon: float = 1e-5
-  discount: float = 0.99
-  value_coef: float = 1.0
-  entropy_coef: float = 0.01
-  max_grad_norm: float = 0.5
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
-  shared_torso: bool = True
-  init_log_std: float = 0.0
   jit_compile: bool = False
 
   def __post_init__(self):
-    config_lib.check_positive(self, 'num_workers', 't_max', 'learning_rate',
-                              'optimizer_epsilon')
-    config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'max_grad_norm')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
-    config_lib.check_in_range(self, 'rmsprop_decay', 0.0, 1.0)
-    config_lib.check_choice(self, 'optimizer', ('rmsprop', 'adam'))
-    config_lib.check_network(self)
+    super().__post_init__()
+    config_lib.check_positive(self, 'num_workers', 't_max')
+
+  @property
+  def min_num_steps(self) -> int:
+    """One segment."""
+    return self.t_max
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

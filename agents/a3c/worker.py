@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.a3c import learner as learner_lib
-from agents.common import actors
+from agents.common import policies
 
 
 class SegmentResult(NamedTuple):
@@ -66,7 +66,7 @@ class Worker(tf.Module):
     self._obs_shape = (1,) + tuple(obs_spec.shape)
     self._obs_dtype = tf.as_dtype(np.dtype(obs_spec.dtype))
     self._act_dtype = tf.as_dtype(np.dtype(act_spec.dtype))
-    self.actor = actors.PolicyValueActor(local_network, obs_spec, seed=seed)
+    self.actor = policies.ActorCriticPolicy(local_network, obs_spec, seed=seed)
     self._act_shape = tuple(act_spec.shape)
     self._observation = None
     self._needs_reset = True

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from agents.actor_critic import config as config_lib
 from agents.actor_critic import learner as learner_lib
-from agents.common import actors
+from agents.common import policies
 from agents.common import environments
 from agents.common import episodes
 from agents.common import learning
@@ -18,7 +18,7 @@ from networks import actor_critic
 class ActorCriticAgent(NamedTuple):
   """The parts of a one-step actor-critic; `learner` and `actor` hold every variable."""
   network: actor_critic.ActorCritic
-  actor: actors.PolicyValueActor
+  actor: policies.ActorCriticPolicy
   learner: learner_lib.ActorCriticLearner
 
 
@@ -38,7 +38,7 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
     network = actor_critic.make_actor_critic(
         observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
-    actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
+    actor = policies.ActorCriticPolicy(network, observation_spec, seed=seed)
     learner = learner_lib.ActorCriticLearner(
         network, actor, learning.make_optimizer(config.optimizer, config.actor_learning_rate),
         learning.make_optimizer(config.optimizer, config.critic_learning_rate), config,

@@ -1,13 +1,13 @@
 """One-step actor-critic hyper-parameters: Sutton & Barto 2018, section 13.5."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class ActorCriticConfig:
+class ActorCriticConfig(config_lib.OnPolicyConfig):
   """Hyper-parameters of the one-step actor-critic (episodic), updated online at every step.
 
   Sutton & Barto 2018, "Reinforcement Learning: An Introduction", 2nd ed., section 13.5, the
@@ -25,46 +25,32 @@ class ActorCriticConfig:
   Attributes:
     num_envs: environments stepped in lock-step, each update averaging their B transitions;
       1 (the default) is the book's algorithm.
-    discount: gamma.
     discount_weighting: keep the book's I factor (I <- gamma I, reset to 1 at each episode's
       start), so the actor step is scaled by gamma^t; off drops it (the usual deep-RL form).
     optimizer: 'sgd' (the book's plain gradient steps) or 'adam' (one Adam per network).
     actor_learning_rate: alpha^theta, step size of the policy.
     critic_learning_rate: alpha^w, step size of the state-value critic.
     entropy_coef: weight of an entropy bonus on the actor (0: none, as in the book).
-    hidden_sizes: hidden layer sizes of the policy and value MLPs (separate networks).
-    activation: activation of the hidden layers.
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
-    steps_per_iteration: env steps (per environment) between two returns to the run loop
-      (logging, checkpoints, evaluation); metrics are averaged over them. Not part of the
-      algorithm: every step is still one update.
     jit_compile: compile the per-step update (and the next action's sampling) with XLA; about
       3x faster per step on CPU than the plain graph.
   """
   num_envs: int = 1
-  discount: float = 0.99
   discount_weighting: bool = True
   optimizer: str = 'adam'
   actor_learning_rate: float = 1e-4
   critic_learning_rate: float = 1e-3
   entropy_coef: float = 0.0
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
-  init_log_std: float = 0.0
-  steps_per_iteration: int = 1000
   jit_compile: bool = True
 
   def __post_init__(self):
-    config_lib.check_positive(self, 'num_envs', 'actor_learning_rate', 'critic_learning_rate',
-                              'steps_per_iteration')
+    super().__post_init__()
+    config_lib.check_positive(self, 'num_envs', 'actor_learning_rate', 'critic_learning_rate')
     config_lib.check_non_negative(self, 'entropy_coef')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_choice(self, 'optimizer', ('adam', 'sgd'))
-    config_lib.check_network(self)
 
   @property
-  def batch_size(self) -> int:
-    """Transitions per update, one per environment."""
+  def min_num_steps(self) -> int:
+    """One step of every environment."""
     return self.num_envs
 
 

@@ -47,7 +47,7 @@ class ActorCriticLearner(tf.Module):
 
   Args:
     network: an `ActorCritic` with separate torsos.
-    actor: the `PolicyValueActor` that acts with `network` (samples the next action).
+    actor: the `ActorCriticPolicy` that acts with `network` (samples the next action).
     actor_optimizer: optimizer of the policy variables (alpha^theta).
     critic_optimizer: optimizer of the value variables (alpha^w).
     config: the `ActorCriticConfig`.

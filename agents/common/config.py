@@ -1,17 +1,39 @@
-"""Helpers shared by the agents' config dataclasses: field docs and validation."""
+"""The agents' config bases and the helpers every config shares: field docs and validation.
+
+No Reverb, gymnasium or agent code is imported here: any config can be built and checked
+without them.
+"""
 
 import dataclasses
 import inspect
 import re
-from typing import Any, Dict, Iterable
+from typing import Any, Dict, Iterable, Tuple
+
+_MISSING = object()
 
 
 class ConfigError(ValueError):
-  """A config field holds an invalid value; the message names the field as a flag."""
+  """A field of a config (or of the run's settings) holds an invalid value.
 
-  def __init__(self, field: str, value: Any, allowed: str):
-    super().__init__(f"--{field}={value!r}: {allowed}")
+  The message names the class and the field, `PPOConfig.num_envs=0: must be >= 1`; a launcher
+  shows the same error as `--num_envs=0: must be >= 1` (`field`, `value` and `allowed`).
+
+  Args:
+    config: the config object (or the name of its class).
+    field: the field's name.
+    allowed: what the field must be, e.g. 'must be >= 1'.
+    value: the offending value (default: the config's field).
+  """
+
+  def __init__(self, config: Any, field: str, allowed: str, value: Any = _MISSING):
+    owner = config if isinstance(config, str) else type(config).__name__
+    if value is _MISSING:
+      value = getattr(config, field)
+    super().__init__(f'{owner}.{field}={value!r}: {allowed}')
+    self.owner = owner
     self.field = field
+    self.value = value
+    self.allowed = allowed
 
 
 def field_docs(config_cls) -> Dict[str, str]:
@@ -53,7 +75,7 @@ def check_positive(config, *names: str) -> None:
   for name in names:
     value = getattr(config, name)
     if not value > 0:
-      raise ConfigError(name, value, 'must be > 0')
+      raise ConfigError(config, name, 'must be > 0')
 
 
 def check_non_negative(config, *names: str) -> None:
@@ -61,14 +83,14 @@ def check_non_negative(config, *names: str) -> None:
   for name in names:
     value = getattr(config, name)
     if not value >= 0:
-      raise ConfigError(name, value, 'must be >= 0')
+      raise ConfigError(config, name, 'must be >= 0')
 
 
 def check_in_range(config, name: str, low: float, high: float) -> None:
   """Raises ConfigError unless low <= field <= high."""
   value = getattr(config, name)
   if not low <= value <= high:
-    raise ConfigError(name, value, f'must be in [{low}, {high}]')
+    raise ConfigError(config, name, f'must be in [{low}, {high}]')
 
 
 def check_choice(config, name: str, choices: Iterable[str]) -> None:
@@ -76,7 +98,7 @@ def check_choice(config, name: str, choices: Iterable[str]) -> None:
   value = getattr(config, name)
   choices = tuple(choices)
   if value not in choices:
-    raise ConfigError(name, value, f"must be one of {', '.join(choices)}")
+    raise ConfigError(config, name, f"must be one of {', '.join(choices)}")
 
 
 ACTIVATIONS = ('tanh', 'relu', 'elu', 'gelu', 'swish')
@@ -86,7 +108,7 @@ def check_network(config) -> None:
   """Raises ConfigError for an unknown `activation` or a `hidden_sizes` entry below 1."""
   check_choice(config, 'activation', ACTIVATIONS)
   if any(h < 1 for h in config.hidden_sizes):
-    raise ConfigError('hidden_sizes', config.hidden_sizes, 'sizes must be >= 1')
+    raise ConfigError(config, 'hidden_sizes', 'sizes must be >= 1')
 
 
 def check_documented(config_cls) -> None:
@@ -94,3 +116,119 @@ def check_documented(config_cls) -> None:
   missing = [f.name for f in dataclasses.fields(config_cls) if f.name not in field_docs(config_cls)]
   if missing:
     raise TypeError(f'{config_cls.__name__}: undocumented fields {missing}')
+
+
+@dataclasses.dataclass(frozen=True)
+class OnPolicyConfig:
+  """Fields of every on-policy agent (REINFORCE, actor-critic, A2C, A3C, TRPO, PPO).
+
+  Attributes:
+    discount: gamma.
+    hidden_sizes: hidden layer sizes of the policy and value MLPs.
+    activation: activation of the hidden layers.
+    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
+  """
+  discount: float = 0.99
+  hidden_sizes: Tuple[int, ...] = (64, 64)
+  activation: str = 'tanh'
+  init_log_std: float = 0.0
+
+  def __post_init__(self):
+    check_in_range(self, 'discount', 0.0, 1.0)
+    check_network(self)
+
+  @property
+  def min_num_steps(self) -> int:
+    """The fewest env steps a run needs before its first update."""
+    return 1
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig(OnPolicyConfig):
+  """Fields of the agents that learn from [T, B] rollouts of N parallel environments (A2C,
+  TRPO, PPO): one update per rollout of N * T transitions.
+
+  Attributes:
+    num_envs: N, environments stepped in parallel.
+    num_steps_per_env: T, steps per environment per update.
+    gae_lambda: lambda of GAE (Schulman et al. 2016, arXiv:1506.02438).
+    normalize_observations: standardize observations with running statistics.
+    jit_compile: compile the update with XLA (used without a distribution strategy).
+  """
+  num_envs: int = 1
+  num_steps_per_env: int = 2048
+  gae_lambda: float = 0.95
+  normalize_observations: bool = False
+  jit_compile: bool = True
+
+  def __post_init__(self):
+    super().__post_init__()
+    check_positive(self, 'num_envs', 'num_steps_per_env')
+    check_in_range(self, 'gae_lambda', 0.0, 1.0)
+
+  @property
+  def batch_size(self) -> int:
+    """Transitions per update, N * T."""
+    return self.num_envs * self.num_steps_per_env
+
+  @property
+  def min_num_steps(self) -> int:
+    """One rollout."""
+    return self.batch_size
+
+
+@dataclasses.dataclass(frozen=True)
+class OffPolicyConfig:
+  """Replay and training-loop settings shared by the off-policy agents (DDPG, TD3, SAC).
+
+  Attributes:
+    replay_size: transitions the replay table holds (the oldest are removed first).
+    batch_size: transitions per gradient update (global, over all replicas).
+    learning_starts: env steps taken with uniformly random actions before the first update;
+      also the table's minimum size for sampling.
+    updates_per_step: gradient updates per environment step; the table's rate limiter keeps
+      batch_size * updates_per_step samples per insert.
+    n_step: N of the N-step transitions written to replay (1: one-step TD targets).
+    discount: gamma.
+    jit_compile: compile the learner step and action selection with XLA (the learner step is a
+      plain graph under a distribution strategy). Off by default: on CPU, XLA's matmuls are
+      slower than the oneDNN kernels of a plain graph (benchmarks/off_policy_speed.py).
+    prioritized_replay: sample transitions in proportion to p_i^alpha, p_i = |TD error| + eps
+      (Schaul et al. 2016, arXiv:1511.05952, eq. 1); new transitions get the largest priority
+      set so far; the critic losses are weighted by the importance weights (eq. 2, normalized
+      by the batch maximum).
+    priority_exponent: alpha of prioritized replay (0: uniform).
+    importance_exponent: beta of the importance weights, kept constant (the paper anneals it
+      towards 1; 0: no correction, 1: full correction).
+    priority_epsilon: eps added to |TD error| so that no transition stops being sampled.
+  """
+  replay_size: int = 1_000_000
+  batch_size: int = 256
+  learning_starts: int = 10_000
+  updates_per_step: int = 1
+  n_step: int = 1
+  discount: float = 0.99
+  jit_compile: bool = False
+  prioritized_replay: bool = False
+  priority_exponent: float = 0.6
+  importance_exponent: float = 0.4
+  priority_epsilon: float = 1e-6
+
+  def __post_init__(self):
+    check_positive(self, 'replay_size', 'batch_size', 'learning_starts', 'updates_per_step',
+                   'n_step', 'priority_epsilon')
+    check_in_range(self, 'discount', 0.0, 1.0)
+    check_non_negative(self, 'priority_exponent')
+    check_in_range(self, 'importance_exponent', 0.0, 1.0)
+    if self.learning_starts > self.replay_size:
+      raise ConfigError(self, 'learning_starts', f'must be <= replay_size={self.replay_size}')
+
+  @property
+  def samples_per_insert(self) -> float:
+    """The replay ratio the table's rate limiter keeps."""
+    return float(self.batch_size * self.updates_per_step)
+
+  @property
+  def min_num_steps(self) -> int:
+    """The random steps before the first update, and one more."""
+    return self.learning_starts + 1

@@ -4,6 +4,8 @@ from typing import Optional
 
 import tensorflow as tf
 
+from agents.common import config as config_lib
+
 STRATEGIES = ('default', 'one_device', 'mirrored', 'multi_worker', 'tpu')
 
 
@@ -42,7 +44,8 @@ def make_strategy(name: str, tpu: Optional[str] = None) -> tf.distribute.Strateg
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
-  raise ValueError(f"--strategy={name!r}: must be one of {', '.join(STRATEGIES)}")
+  raise config_lib.ConfigError('RunSettings', 'strategy',
+                               f"must be one of {', '.join(STRATEGIES)}", name)
 
 
 def split_logical_cpus(count: int) -> None:
@@ -56,8 +59,37 @@ def split_logical_cpus(count: int) -> None:
 
 
 def is_default_strategy(strategy: tf.distribute.Strategy) -> bool:
-  """True for the no-op default strategy (no replicas, no cross-device synchronization)."""
-  return type(strategy).__name__ == '_DefaultDistributionStrategy'
+  """True for the no-op default strategy (no replicas, no cross-device synchronization): inside
+  its scope, and only there, `tf.distribute.has_strategy()` is False."""
+  with strategy.scope():
+    return not tf.distribute.has_strategy()
+
+
+def strategy_name(strategy: tf.distribute.Strategy) -> str:
+  """The `make_strategy` name of `strategy` (its class name for another kind)."""
+  if is_default_strategy(strategy):
+    return 'default'
+  for name, kind in (('tpu', tf.distribute.TPUStrategy),
+                     ('multi_worker', tf.distribute.MultiWorkerMirroredStrategy),
+                     ('mirrored', tf.distribute.MirroredStrategy),
+                     ('one_device', tf.distribute.OneDeviceStrategy)):
+    if isinstance(strategy, kind):
+      return name
+  return type(strategy).__name__
+
+
+def require_default_strategy(strategy: tf.distribute.Strategy, agent: str, why: str) -> None:
+  """Raises ConfigError naming `RunSettings.strategy` unless `strategy` is the default one.
+
+  Args:
+    strategy: the run's strategy.
+    agent: the agent's name, for the message.
+    why: why the agent runs on one replica.
+  """
+  if not is_default_strategy(strategy):
+    raise config_lib.ConfigError('RunSettings', 'strategy',
+                                 f'{agent} supports only the default strategy ({why})',
+                                 strategy_name(strategy))
 
 
 def num_workers(strategy: tf.distribute.Strategy) -> int:

@@ -14,15 +14,37 @@ from dm_env import specs
 import gymnasium as gym
 import numpy as np
 
+from agents.common import config as config_lib
+from agents.common import core
+
 
 def check_env_id(env_id: str) -> None:
-  """Raises ValueError naming `--env` when `env_id` is not a registered gymnasium id."""
+  """Raises ConfigError naming `RunSettings.env_id` when `env_id` is not a registered
+  gymnasium id."""
   if env_id in gym.envs.registry:
     return
   close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=5, cutoff=0.5)
   hint = f"did you mean one of {', '.join(close)}?" if close else (
       "see gymnasium.envs.registry for the registered ids, e.g. CartPole-v1, Pendulum-v1")
-  raise ValueError(f"--env={env_id!r} is not a registered gymnasium environment; {hint}")
+  raise config_lib.ConfigError('RunSettings', 'env_id',
+                               f'is not a registered gymnasium environment; {hint}', env_id)
+
+
+def environment_spec(env_id: str) -> core.EnvironmentSpec:
+  """The observation and action specs of `env_id` (from one environment, closed after).
+
+  Raises:
+    ConfigError: naming `RunSettings.env_id` for an unregistered id or an unsupported space.
+  """
+  env = make_environment(env_id)
+  try:
+    return core.EnvironmentSpec(env.observation_spec(), env.action_spec())
+  finally:
+    env.close()
+
+
+class UnsupportedSpace(ValueError):
+  """A gymnasium space that has no dm_env spec here (e.g. Tuple or Dict)."""
 
 
 def spec_from_space(space: gym.Space, name: str) -> specs.Array:
@@ -46,7 +68,7 @@ def spec_from_space(space: gym.Space, name: str) -> specs.Array:
     if np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
       return specs.BoundedArray(space.shape, dtype, low, high, name=name)
     return specs.Array(space.shape, dtype, name=name)
-  raise ValueError(
+  raise UnsupportedSpace(
       f"spec_from_space: unsupported space {space!r}; supported: Discrete, Box")
 
 
@@ -65,6 +87,7 @@ class GymnasiumToDmEnv(dm_env.Environment):
   def __init__(self, env: gym.Env, seed: Optional[int] = None):
     self._env = env
     self._seed = seed
+    self.seed = seed
     self._observation_spec = spec_from_space(env.observation_space, 'observation')
     self._action_spec = spec_from_space(env.action_space, 'action')
     self._needs_reset = True
@@ -72,6 +95,11 @@ class GymnasiumToDmEnv(dm_env.Environment):
   @property
   def gym_env(self) -> gym.Env:
     return self._env
+
+  def reseed(self, seed: int) -> None:
+    """Seeds the next reset with `seed` (and starts a new episode at the next step)."""
+    self._seed = seed
+    self._needs_reset = True
 
   def reset(self) -> dm_env.TimeStep:
     observation, _ = self._env.reset(seed=self._seed)
@@ -107,9 +135,18 @@ class GymnasiumToDmEnv(dm_env.Environment):
 
 
 def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> GymnasiumToDmEnv:
-  """`gym.make(env_id, **kwargs)` wrapped as a dm_env environment (with gymnasium's time limit)."""
+  """`gym.make(env_id, **kwargs)` wrapped as a dm_env environment (with gymnasium's time limit).
+
+  Raises:
+    ConfigError: naming `RunSettings.env_id` for an unregistered id or an unsupported space.
+  """
   check_env_id(env_id)
-  return GymnasiumToDmEnv(gym.make(env_id, **kwargs), seed=seed)
+  env = gym.make(env_id, **kwargs)
+  try:
+    return GymnasiumToDmEnv(env, seed=seed)
+  except UnsupportedSpace as error:
+    env.close()
+    raise config_lib.ConfigError('RunSettings', 'env_id', str(error), env_id) from None
 
 
 class VectorStep(NamedTuple):
@@ -146,7 +183,7 @@ class VectorEnv:
 
   def __init__(self, env_id: str, num_envs: int, seed: int, **env_kwargs):
     if num_envs < 1:
-      raise ValueError(f"--num_envs={num_envs}: must be >= 1")
+      raise ValueError(f"VectorEnv: num_envs={num_envs} must be >= 1")
     check_env_id(env_id)
     self._env = gym.make_vec(
         env_id, num_envs=num_envs, vectorization_mode='sync',

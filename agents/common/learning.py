@@ -1,9 +1,10 @@
 """Pieces every learner's compiled update shares: batching, the global gradient step, metrics."""
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import tensorflow as tf
 
+from agents.common import config as config_lib
 from agents.common import distribute
 from agents.common import rollout as rollout_lib
 import losses
@@ -54,13 +55,50 @@ def copy_variables(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable
     target.assign(source)
 
 
-def make_optimizer(name: str, learning_rate: float, *, epsilon: Optional[float] = None,
+class AnnealedLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
+  """initial * (1 - progress()), the linear decay to 0 over a run.
+
+  The optimizer owns its learning rate through this schedule, evaluated at every
+  `apply_gradients`; `progress` reads the learner's own counters (e.g. updates done times the
+  env steps per update, over the run's horizon), so a resumed run continues the schedule.
+
+  Args:
+    initial: the learning rate at progress 0.
+    progress: a graph-callable returning the fraction of the horizon done (float32 scalar).
+  """
+
+  def __init__(self, initial: float, progress: Callable[[], tf.Tensor]):
+    self._initial = float(initial)
+    self._progress = progress
+
+  def __call__(self, step):
+    del step  # The optimizer's own iteration count; progress comes from the learner.
+    return self._initial * (1.0 - self._progress())
+
+  def get_config(self):
+    return {'initial': self._initial}
+
+
+def learning_rate(initial: float, anneal: bool, progress: Callable[[], tf.Tensor]
+                  ) -> Union[float, AnnealedLearningRate]:
+  """`initial`, or `AnnealedLearningRate(initial, progress)` when `anneal`."""
+  return AnnealedLearningRate(initial, progress) if anneal else initial
+
+
+def progress(done: tf.Tensor, horizon: int) -> tf.Tensor:
+  """min(done / horizon, 1) as float32 (computed in float64), for schedules."""
+  fraction = tf.cast(done, tf.float64) / float(horizon)
+  return tf.cast(tf.minimum(fraction, 1.0), tf.float32)
+
+
+def make_optimizer(name: str, learning_rate: Union[float, AnnealedLearningRate], *,
+                   epsilon: Optional[float] = None,
                    rmsprop_decay: float = 0.99) -> tf.keras.optimizers.Optimizer:
   """The optimizer a config names: 'adam', 'rmsprop' (no momentum, uncentered) or 'sgd'.
 
   Args:
     name: 'adam', 'rmsprop' or 'sgd' (plain theta -= lr g).
-    learning_rate: the step size.
+    learning_rate: the step size, or a schedule.
     epsilon: Adam's or RMSProp's epsilon (None: Keras' default).
     rmsprop_decay: RMSProp's decay of the mean square (rho).
   """
@@ -100,17 +138,20 @@ def shard(batch, strategy: tf.distribute.Strategy):
           lambda x: tf.split(x, local)[ctx.replica_id_in_sync_group % local], batch))
 
 
-def check_no_process_state(strategy: tf.distribute.Strategy, **features: bool) -> None:
-  """Raises ValueError naming the flag of a feature that keeps per-process statistics.
+def check_no_process_state(strategy: tf.distribute.Strategy, config, *names: str) -> None:
+  """Raises ConfigError naming a field of `config` that keeps per-process statistics.
 
   Running observation/reward statistics and an adaptive KL coefficient are updated from each
-  process's own data; with several workers they would drift apart.
+  process's own data; with several workers they would drift apart. `names` are boolean fields,
+  or 'objective' (set when it is 'kl_penalty').
   """
   workers = distribute.num_workers(strategy)
-  for name, enabled in features.items():
-    if enabled and workers > 1:
-      raise ValueError(f'--{name}: not supported with --strategy=multi_worker ({workers} '
-                       'workers would keep different statistics)')
+  for name in names:
+    value = getattr(config, name)
+    if workers > 1 and value in (True, 'kl_penalty'):
+      raise config_lib.ConfigError(
+          config, name, f'not supported with a multi-worker strategy ({workers} workers would '
+          'keep different statistics)')
 
 
 def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,

@@ -5,6 +5,7 @@ from typing import List, NamedTuple, Optional, Protocol, Tuple
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import environments
 
 
@@ -35,8 +36,9 @@ class Rollout(NamedTuple):
   bootstrap_value: tf.Tensor
 
 
-class Actor(Protocol):
-  """What the collector needs from an actor: graph-callable functions of observation batches."""
+class Policy(Protocol):
+  """What the rollout actor needs from a policy: graph-callable functions of observation
+  batches (e.g. `policies.ActorCriticPolicy`)."""
 
   def step(self, observation) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Returns (action, log_prob, value) for observations [B, ...]."""
@@ -45,17 +47,23 @@ class Actor(Protocol):
     """Returns V(observation) [B] for observations [B, ...]."""
 
 
-class RolloutCollector:
-  """Steps a `VectorEnv` with an actor and returns [T, B] rollouts, continuing across calls.
+class RolloutActor(core.Actor):
+  """Steps a `VectorEnv` with a policy and returns [T, B] rollouts, continuing across calls.
 
-  The T-step loop is one `tf.function`: the actor runs in the graph and the environments are
-  stepped through `tf.numpy_function`, so a rollout costs one Python-to-TF call instead of T.
-  Episodes that finish are reported by `collect` (their undiscounted returns and lengths).
+  The actor of A2C, TRPO and PPO. The T-step loop is one `tf.function`: the policy runs in the
+  graph and the environments are stepped through `tf.numpy_function`, so a rollout costs one
+  Python-to-TF call instead of T. Episodes run on across rollouts; the ones that finish are
+  reported with each rollout (their undiscounted returns and lengths).
+
+  Args:
+    env: the training environments (closed by `close`).
+    actor: the policy, `step(obs) -> (action, log_prob, value)` and `value(obs)`.
+    num_steps: T, steps per environment per rollout.
   """
 
-  def __init__(self, env: environments.VectorEnv, actor: Actor, num_steps: int):
+  def __init__(self, env: environments.VectorEnv, actor: Policy, num_steps: int):
     if num_steps < 1:
-      raise ValueError(f'--num_steps_per_env={num_steps}: must be >= 1')
+      raise ValueError(f'RolloutActor: num_steps={num_steps} must be >= 1')
     self._env = env
     self._actor = actor
     self._num_steps = num_steps
@@ -69,16 +77,35 @@ class RolloutCollector:
     self._needs_reset = True
     self._collect = tf.function(self._collect_graph, autograph=False)
 
-  def reset(self, seed: Optional[int] = None) -> None:
+  @property
+  def batch_size(self) -> int:
+    """Env steps of one rollout, B * T."""
+    return self._obs_shape[0] * self._num_steps
+
+  def reset(self, env_steps: int = 0) -> None:
+    """Starts new episodes: env i is seeded `env.seed + env_steps + i`."""
+    self.reset_with_seed(self._env.seed + env_steps)
+
+  def reset_with_seed(self, seed: Optional[int] = None) -> None:
     """Starts new episodes in every env (`seed` as in `VectorEnv.reset`)."""
     self._observation.assign(self._env.reset(seed))
     self._finished = []
     self._needs_reset = False
 
+  def act(self, max_steps: int) -> core.Acted:
+    """One rollout, or nothing when `max_steps` is less than a rollout."""
+    if max_steps < self.batch_size:
+      return core.Acted(None, 0)
+    rollout, returns, lengths = self.collect()
+    return core.Acted(rollout, self.batch_size, returns, lengths)
+
+  def close(self) -> None:
+    self._env.close()
+
   def collect(self) -> Tuple[Rollout, List[float], List[int]]:
     """Runs `num_steps` steps; returns the rollout and the returns/lengths of finished episodes."""
     if self._needs_reset:
-      self.reset()
+      self.reset_with_seed()
     rollout = self._collect()
     finished, self._finished = self._finished, []
     returns = [r for r, _ in finished]
@@ -124,3 +151,15 @@ class RolloutCollector:
     self._observation.assign(observation)
     stacked = [a.stack() for a in arrays]
     return Rollout(*stacked, bootstrap_value=self._actor.value(observation))
+
+
+def make_agent(context: core.BuildContext, num_envs: int, num_steps_per_env: int,
+               policy, learner) -> core.Agent:
+  """The agent of a rollout learner (A2C, TRPO, PPO): one `RolloutActor` over `num_envs`
+  environments of `context.env_id` (seeded from `context.env_seed`) acting with `policy`, whose
+  rollouts `learner.step` consumes; `learner` and `policy` hold every variable to checkpoint."""
+  env = environments.VectorEnv(context.env_id, num_envs, context.env_seed)
+  actor = RolloutActor(env, policy, num_steps_per_env)
+  return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
+                    state=dict(learner=learner, actor=policy), steps_per_act=actor.batch_size,
+                    close=actor.close)

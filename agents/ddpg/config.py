@@ -5,11 +5,10 @@ import dataclasses
 from typing import Dict, Tuple
 
 from agents.common import config as config_lib
-from agents.common import off_policy
 
 
 @dataclasses.dataclass(frozen=True)
-class DDPGConfig(off_policy.OffPolicyConfig):
+class DDPGConfig(config_lib.OffPolicyConfig):
   """Hyper-parameters of DDPG (Lillicrap et al. 2015, arXiv:1509.02971, Algorithm 1).
 
   Algorithm 1: the critic minimizes L = mean (y_i - Q(s_i, a_i))^2 with
@@ -19,8 +18,9 @@ class DDPGConfig(off_policy.OffPolicyConfig):
   Defaults are the paper's section 7 settings for low-dimensional inputs: Adam 1e-4 (actor) and
   1e-3 (critic), L2 weight decay 1e-2 on the critic, gamma 0.99, tau 0.001, 400-300 ReLU units,
   minibatch 64, replay 10^6, Ornstein-Uhlenbeck exploration (theta 0.15, sigma 0.2); batch
-  normalization is optional (`observation_batch_norm`, observations only). The TD3 fields
-  below keep DDPG's values (one critic, no delay, no target smoothing); agents/td3 sets them.
+  normalization is optional (`observation_batch_norm`, observations only). TD3's changes are
+  fields of `agents.td3.config.TD3Config`; here they are constants with DDPG's values (one
+  critic, no delay, no target smoothing), so the shared learner reads them from either config.
 
   Attributes:
     actor_learning_rate: Adam step size of the actor.
@@ -35,12 +35,6 @@ class DDPGConfig(off_policy.OffPolicyConfig):
       x <- x - theta x + sigma N(0, 1) per step, reset at every episode start).
     exploration_sigma: sigma of the exploration noise, in units of half the action range.
     ou_theta: theta of the Ornstein-Uhlenbeck process.
-    twin_critics: learn two critics and regress both onto the minimum of their targets (TD3's
-      clipped double Q-learning).
-    policy_delay: update the actor and the targets once every this many critic updates (TD3: 2).
-    target_noise: sigma of the noise added to the target action (TD3's target policy
-      smoothing), in units of half the action range; 0 disables it.
-    target_noise_clip: clip the target-action noise to +-this (in units of half the range).
   """
   batch_size: int = 64
   learning_starts: int = 1_000
@@ -54,17 +48,16 @@ class DDPGConfig(off_policy.OffPolicyConfig):
   exploration_noise: str = 'ou'
   exploration_sigma: float = 0.2
   ou_theta: float = 0.15
-  twin_critics: bool = False
-  policy_delay: int = 1
-  target_noise: float = 0.0
-  target_noise_clip: float = 0.5
+  # TD3's fields (agents/td3/config.py), fixed to DDPG's values: not fields, so not flags.
+  twin_critics = False
+  policy_delay = 1
+  target_noise = 0.0
+  target_noise_clip = 0.5
 
   def __post_init__(self):
     super().__post_init__()
-    config_lib.check_positive(self, 'actor_learning_rate', 'critic_learning_rate', 'tau',
-                              'policy_delay')
-    config_lib.check_non_negative(self, 'critic_weight_decay', 'exploration_sigma',
-                                  'target_noise', 'target_noise_clip')
+    config_lib.check_positive(self, 'actor_learning_rate', 'critic_learning_rate', 'tau')
+    config_lib.check_non_negative(self, 'critic_weight_decay', 'exploration_sigma')
     config_lib.check_in_range(self, 'tau', 0.0, 1.0)
     config_lib.check_in_range(self, 'ou_theta', 0.0, 1.0)
     config_lib.check_choice(self, 'exploration_noise', ('gaussian', 'ou'))

@@ -1,52 +1,59 @@
-"""PPO factories: networks, optimizer, actor and learner from an environment spec and a config."""
+"""PPO factories: networks, actor and learner from an environment spec and a config."""
 
 from typing import NamedTuple, Optional
 
-from dm_env import specs
 import tensorflow as tf
 
-from agents.common import actors
+from agents.common import core
+from agents.common import policies
+from agents.common import rollout
 from agents.common import running_stats
 from agents.ppo import config as config_lib
 from agents.ppo import learner as learner_lib
 from networks import actor_critic
 
 
-class PPOAgent(NamedTuple):
-  """The parts of a PPO agent; `learner` tracks every variable that is checkpointed."""
+class PPOComponents(NamedTuple):
+  """The parts of a PPO agent; `learner` and `policy` hold every variable to checkpoint."""
   network: actor_critic.ActorCritic
-  actor: actors.PolicyValueActor
+  policy: policies.ActorCriticPolicy
   learner: learner_lib.PPOLearner
   observation_normalizer: Optional[running_stats.RunningMeanStd]
 
 
-def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
-               config: config_lib.PPOConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> PPOAgent:
-  """Builds PPO for an environment: variables live in `strategy.scope()`.
+def make_components(spec: core.EnvironmentSpec, config: config_lib.PPOConfig,
+                    strategy: tf.distribute.Strategy, seed: int,
+                    horizon: int = 1) -> PPOComponents:
+  """Builds PPO's networks, policy and learner; variables live in `strategy.scope()`.
 
   Continuous actions use a diagonal Gaussian with a state-independent, learned log standard
   deviation (Schulman et al. 2017, section 6.1); discrete actions a categorical distribution.
+  `horizon` is the env steps the schedules anneal over.
   """
   with strategy.scope():
     make_network = lambda: actor_critic.make_actor_critic(
-        observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
+        spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=config.shared_torso,
         init_log_std=config.init_log_std)
     network = make_network()
     old_network = make_network() if config.objective == 'kl_penalty' else None
     normalizer = None
     if config.normalize_observations:
-      normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')
+      normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
     scaler = None
     if config.normalize_rewards:
       scaler = running_stats.RewardScaler(config.num_envs, config.discount, name='reward_scaler')
-    optimizer = tf.keras.optimizers.Adam(
-        learning_rate=config.learning_rate, epsilon=config.adam_epsilon)
-  learner = learner_lib.PPOLearner(network, optimizer, config, strategy, seed=seed,
+  learner = learner_lib.PPOLearner(network, config, strategy, seed=seed, horizon=horizon,
                                    observation_normalizer=normalizer, reward_scaler=scaler,
                                    old_network=old_network)
-  actor = actors.PolicyValueActor(network, observation_spec, seed=seed,
-                                  observation_normalizer=normalizer)
-  return PPOAgent(network, actor, learner, normalizer)
+  policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,
+                                      observation_normalizer=normalizer)
+  return PPOComponents(network, policy, learner, normalizer)
 
+
+def make_agent(config: config_lib.PPOConfig, context: core.BuildContext) -> core.Agent:
+  """PPO for the run in `context`: a rollout actor over `config.num_envs` environments."""
+  parts = make_components(context.spec, config, context.strategy, context.seed,
+                          context.num_steps)
+  return rollout.make_agent(context, config.num_envs, config.num_steps_per_env, parts.policy,
+                            parts.learner)

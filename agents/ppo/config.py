@@ -1,13 +1,13 @@
 """PPO hyper-parameters: Schulman et al. 2017, "Proximal Policy Optimization Algorithms"."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(config_lib.RolloutConfig):
   """Hyper-parameters of PPO (Schulman et al. 2017, arXiv:1707.06347, Algorithm 1).
 
   Defaults are the paper's MuJoCo settings (Table 3: horizon T = 2048, Adam 3e-4, 10 epochs,
@@ -21,15 +21,14 @@ class PPOConfig:
   agents/ppo/README.md).
 
   Attributes:
-    num_envs: N, environments stepped in parallel.
     num_steps_per_env: T, steps per environment per iteration (the horizon).
     num_epochs: K, passes over each batch of N*T transitions.
-    minibatch_size: transitions per gradient step (global, over all replicas); must divide N*T.
+    minibatch_size: transitions per gradient step in each process (split evenly over the
+      process's replicas; with W worker processes one step averages the W minibatches); must
+      divide N*T.
     learning_rate: Adam step size.
     anneal_learning_rate: decay the learning rate linearly to 0 over the run.
     adam_epsilon: Adam's epsilon.
-    discount: gamma.
-    gae_lambda: lambda of GAE.
     objective: 'clip' for L^CLIP (eq. 7) or 'kl_penalty' for the KL-penalized objective
       L^KLPEN (eq. 8) with the adaptive coefficient of section 4.
     kl_target: d_targ, the KL per update the adaptive penalty aims for.
@@ -44,24 +43,16 @@ class PPOConfig:
       (0 disables value clipping).
     max_grad_norm: clip gradients to this global norm (0 disables clipping).
     normalize_advantages: standardize advantages over each batch.
-    normalize_observations: standardize observations with running statistics.
     normalize_rewards: divide rewards by the running std of the discounted return.
-    hidden_sizes: hidden layer sizes of the policy and value MLPs.
-    activation: activation of the hidden layers.
     shared_torso: one torso for policy and value (else separate networks, as on MuJoCo).
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
     jit_compile: compile the whole K-epoch update with XLA (used without a distribution
       strategy; under one, the loop is a plain graph around `strategy.run`).
   """
-  num_envs: int = 1
-  num_steps_per_env: int = 2048
   num_epochs: int = 10
   minibatch_size: int = 64
   learning_rate: float = 3e-4
   anneal_learning_rate: bool = False
   adam_epsilon: float = 1e-5
-  discount: float = 0.99
-  gae_lambda: float = 0.95
   objective: str = 'clip'
   kl_target: float = 0.01
   kl_beta: float = 1.0
@@ -72,33 +63,19 @@ class PPOConfig:
   value_clip_epsilon: float = 0.0
   max_grad_norm: float = 0.5
   normalize_advantages: bool = True
-  normalize_observations: bool = False
   normalize_rewards: bool = False
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
   shared_torso: bool = False
-  init_log_std: float = 0.0
-  jit_compile: bool = True
 
   def __post_init__(self):
-    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'num_epochs',
-                              'minibatch_size', 'learning_rate', 'adam_epsilon', 'clip_epsilon',
-                              'kl_target', 'kl_beta')
+    super().__post_init__()
+    config_lib.check_positive(self, 'num_epochs', 'minibatch_size', 'learning_rate',
+                              'adam_epsilon', 'clip_epsilon', 'kl_target', 'kl_beta')
     config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'value_clip_epsilon',
                                   'max_grad_norm')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
-    config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
     config_lib.check_choice(self, 'objective', ('clip', 'kl_penalty'))
-    config_lib.check_network(self)
     if self.batch_size % self.minibatch_size:
       raise config_lib.ConfigError(
-          'minibatch_size', self.minibatch_size,
-          f'must divide num_envs * num_steps_per_env = {self.batch_size}')
-
-  @property
-  def batch_size(self) -> int:
-    """Transitions per iteration, N * T."""
-    return self.num_envs * self.num_steps_per_env
+          self, 'minibatch_size', f'must divide num_envs * num_steps_per_env = {self.batch_size}')
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

@@ -4,6 +4,7 @@ from typing import Dict, NamedTuple, Optional
 
 import tensorflow as tf
 
+from agents.common import config as common_config
 from agents.common import distribute
 from agents.common import learning
 from agents.common import rollout as rollout_lib
@@ -34,40 +35,42 @@ class PPOLearner(tf.Module):
   batch, with per-example losses averaged over the global minibatch size, gradients summed
   across replicas, clipped by global norm and applied by Adam. The whole loop is one graph.
 
+  The learner owns its Adam optimizer; with `anneal_learning_rate` (and `anneal_clip_epsilon`)
+  the learning rate (and epsilon) decay linearly to 0 as the updates done approach `horizon`
+  env steps (counted from the learner's update count, so a resumed run continues them).
+
   Args:
     network: an `ActorCritic` (observations -> (distribution, value)), built in strategy scope.
-    optimizer: a Keras optimizer built in strategy scope.
     config: the `PPOConfig`.
     strategy: the `tf.distribute.Strategy` the variables were created under.
     seed: seeds minibatch shuffling.
+    horizon: env steps (of this process) over which the schedules anneal.
     observation_normalizer: running observation statistics shared with the actor, or None.
     reward_scaler: a `RewardScaler` applied to the rewards before GAE, or None.
     old_network: for `objective='kl_penalty'`, a network of the same architecture that holds
       pi_old during an update (copied from `network` at its start) for the analytic KL.
   """
 
-  def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.PPOConfig, strategy: tf.distribute.Strategy, seed: int,
+  def __init__(self, network, config: config_lib.PPOConfig, strategy: tf.distribute.Strategy,
+               seed: int, horizon: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
                reward_scaler: Optional[running_stats.RewardScaler] = None,
                old_network=None):
     super().__init__(name='ppo_learner')
     if (config.objective == 'kl_penalty') != (old_network is not None):
       raise ValueError("PPOLearner: pass old_network exactly when objective='kl_penalty'")
-    learning.check_no_process_state(
-        strategy, normalize_observations=config.normalize_observations,
-        normalize_rewards=config.normalize_rewards,
-        objective=config.objective == 'kl_penalty')
+    learning.check_no_process_state(strategy, config, 'normalize_observations',
+                                    'normalize_rewards', 'objective')
     replicas = learning.local_replicas(strategy)
     if config.minibatch_size % replicas or config.batch_size % replicas:
-      raise ValueError(f'--minibatch_size={config.minibatch_size}: must be a multiple of the '
-                       f'number of replicas ({replicas})')
+      raise common_config.ConfigError(
+          config, 'minibatch_size', f'must be a multiple of the number of replicas ({replicas})')
     # Sizes in the config are per process; with W workers a minibatch step averages over the
     # W minibatches of all workers (Heess et al. 2017's synchronous gradient averaging).
     self._global_minibatch = config.minibatch_size * distribute.num_workers(strategy)
     self._network = network
-    self._optimizer = optimizer
     self._config = config
+    self._horizon = int(horizon)
     self._strategy = strategy
     self._normalizer = observation_normalizer
     self._reward_scaler = reward_scaler
@@ -77,6 +80,10 @@ class PPOLearner(tf.Module):
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
       self.kl_beta = tf.Variable(config.kl_beta, dtype=tf.float32, trainable=False,
                                  name='kl_beta')
+      self._optimizer = tf.keras.optimizers.Adam(
+          learning_rate=learning.learning_rate(config.learning_rate,
+                                               config.anneal_learning_rate, self.progress),
+          epsilon=config.adam_epsilon)
       self._optimizer.build(network.trainable_variables)
     self._num_minibatches = config.batch_size // config.minibatch_size
     self._num_steps = float(config.num_epochs * self._num_minibatches)
@@ -93,29 +100,32 @@ class PPOLearner(tf.Module):
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
     return self._optimizer
 
-  def update(self, rollout: rollout_lib.Rollout, progress: float) -> Dict[str, tf.Tensor]:
+  def progress(self) -> tf.Tensor:
+    """The fraction of the horizon done before this update (float32), for the schedules."""
+    return learning.progress(self.num_updates * self._config.batch_size, self._horizon)
+
+  def step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     """Runs K epochs over `rollout` and returns the mean training diagnostics.
 
     Args:
       rollout: a [T, B] `Rollout` collected with the current parameters.
-      progress: fraction of the run done, in [0, 1]; drives linear annealing.
 
     Returns:
       A flat dict of scalars: loss, policy_loss, value_loss, entropy, approx_kl, clip_fraction,
       ratio, grad_norm, explained_variance, learning_rate, clip_epsilon; with the KL penalty
       also kl (mean KL[pi_old, pi] after the update) and kl_beta (the beta it used).
     """
-    return self._update(rollout, tf.constant(progress, tf.float32))
+    return self._update(rollout)
 
   # Graph code here is written with explicit tf.while_loop: without AutoGraph, tracing does not
   # convert every function it reaches (losses, Keras, TFP), which halves the time to trace.
   @tf.function(autograph=False)
-  def _update(self, rollout: rollout_lib.Rollout, progress: tf.Tensor) -> Dict[str, tf.Tensor]:
+  def _update(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     config = self._config
+    progress = self.progress()
     learning_rate = config.learning_rate * (
         1.0 - progress if config.anneal_learning_rate else 1.0)
     epsilon = config.clip_epsilon * (1.0 - progress if config.anneal_clip_epsilon else 1.0)
-    self._optimizer.learning_rate.assign(learning_rate)
 
     if self._old_network is not None:
       learning.copy_variables(self._old_network.variables, self._network.variables)

@@ -5,7 +5,7 @@ from typing import NamedTuple
 from dm_env import specs
 import tensorflow as tf
 
-from agents.common import actors
+from agents.common import policies
 from agents.common import episodes
 from agents.common import learning
 from agents.reinforce import config as config_lib
@@ -16,7 +16,7 @@ from networks import actor_critic
 class ReinforceAgent(NamedTuple):
   """The parts of a REINFORCE agent; `learner` and `actor` hold every checkpointed variable."""
   network: actor_critic.ActorCritic
-  actor: actors.PolicyValueActor
+  actor: policies.ActorCriticPolicy
   learner: learner_lib.ReinforceLearner
 
 
@@ -40,7 +40,7 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
         network, learning.make_optimizer(config.optimizer, config.actor_learning_rate),
         learning.make_optimizer(config.optimizer, config.critic_learning_rate), config,
         observation_spec, action_spec)
-  actor = actors.PolicyValueActor(network, observation_spec, seed=seed)
+  actor = policies.ActorCriticPolicy(network, observation_spec, seed=seed)
   return ReinforceAgent(network, actor, learner)
 
 

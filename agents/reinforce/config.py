@@ -1,13 +1,13 @@
 """REINFORCE hyper-parameters: Williams 1992; Sutton & Barto 2018, sections 13.3 and 13.4."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class ReinforceConfig:
+class ReinforceConfig(config_lib.OnPolicyConfig):
   """Hyper-parameters of REINFORCE (Monte-Carlo policy gradient) with an optional baseline.
 
   Williams 1992, "Simple statistical gradient-following algorithms for connectionist
@@ -25,7 +25,6 @@ class ReinforceConfig:
   Attributes:
     num_envs: B, complete episodes per update (one per environment); the book updates after
       every single episode (1).
-    discount: gamma of the return G_t = sum_k gamma^k r_{t+k}.
     return_type: 'reward_to_go' weights log pi(a_t|s_t) by G_t (the book, eq. 13.8);
       'total' by the whole episode return G_0 for every step (Williams' episodic form).
     discount_weighting: multiply step t's policy-gradient term by gamma^t, as in the book's
@@ -44,12 +43,8 @@ class ReinforceConfig:
     actor_learning_rate: alpha^theta, step size of the policy.
     critic_learning_rate: alpha^w, step size of the value baseline.
     entropy_coef: weight of an entropy bonus (0: none, as in the book).
-    hidden_sizes: hidden layer sizes of the policy and value MLPs (separate networks).
-    activation: activation of the hidden layers.
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
   """
   num_envs: int = 1
-  discount: float = 0.99
   return_type: str = 'reward_to_go'
   discount_weighting: bool = False
   baseline: bool = True
@@ -59,28 +54,18 @@ class ReinforceConfig:
   actor_learning_rate: float = 1e-3
   critic_learning_rate: float = 1e-3
   entropy_coef: float = 0.0
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
-  init_log_std: float = 0.0
 
   def __post_init__(self):
+    super().__post_init__()
     config_lib.check_positive(self, 'num_envs', 'actor_learning_rate', 'critic_learning_rate')
     config_lib.check_non_negative(self, 'entropy_coef')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
     config_lib.check_choice(self, 'return_type', ('reward_to_go', 'total'))
     config_lib.check_choice(self, 'truncation', ('bootstrap', 'cut'))
     config_lib.check_choice(self, 'optimizer', ('adam', 'sgd'))
-    config_lib.check_network(self)
     if self.truncation == 'bootstrap' and not self.baseline:
       raise config_lib.ConfigError(
-          'truncation', self.truncation,
-          "bootstrapping a cut episode needs a value function: use --baseline, or "
-          "--truncation=cut to end the return at the cut")
-
-  @property
-  def batch_size(self) -> int:
-    """Episodes per update (the smallest number of env steps an update can take is 1 each)."""
-    return self.num_envs
+          self, 'truncation', "bootstrapping a cut episode needs a value function: set "
+          "baseline, or truncation='cut' to end the return at the cut")
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

@@ -2,14 +2,13 @@
 "Soft Actor-Critic Algorithms and Applications" (v2, arXiv:1812.05905)."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from agents.common import config as config_lib
-from agents.common import off_policy
 
 
 @dataclasses.dataclass(frozen=True)
-class SACConfig(off_policy.OffPolicyConfig):
+class SACConfig(config_lib.OffPolicyConfig):
   """Hyper-parameters of SAC, v2 (default) and v1.
 
   v2 (arXiv:1812.05905, Algorithm 1): twin soft Q-functions regressed onto
@@ -31,7 +30,7 @@ class SACConfig(off_policy.OffPolicyConfig):
     tau: soft target update rate.
     alpha: the temperature (the initial one with `auto_alpha`).
     auto_alpha: learn alpha by minimizing the temperature loss towards `target_entropy`.
-    target_entropy: H_target; 0 means -|A| (the paper's heuristic).
+    target_entropy: H_target; None (the default) means -|A|, the paper's heuristic.
     hidden_sizes: hidden layer sizes of the policy, critics and value network.
     activation: activation of the hidden layers.
     min_log_std: lower clip of the policy's log standard deviation.
@@ -43,7 +42,7 @@ class SACConfig(off_policy.OffPolicyConfig):
   tau: float = 0.005
   alpha: float = 1.0
   auto_alpha: bool = True
-  target_entropy: float = 0.0
+  target_entropy: Optional[float] = None
   hidden_sizes: Tuple[int, ...] = (256, 256)
   activation: str = 'relu'
   min_log_std: float = -20.0
@@ -56,8 +55,8 @@ class SACConfig(off_policy.OffPolicyConfig):
     config_lib.check_in_range(self, 'tau', 0.0, 1.0)
     config_lib.check_network(self)
     if not self.min_log_std < self.max_log_std:
-      raise config_lib.ConfigError('min_log_std', self.min_log_std,
-                                   f'must be < --max_log_std={self.max_log_std}')
+      raise config_lib.ConfigError(self, 'min_log_std',
+                                   f'must be < max_log_std={self.max_log_std}')
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

@@ -58,7 +58,8 @@ class SACLearner(off_policy_learner.OffPolicyLearner):
     self.log_alpha = log_alpha
     self._optimizers = optimizers
     self._config = config
-    self._target_entropy = float(config.target_entropy or -np.prod(action_spec.shape))
+    self._target_entropy = float(-np.prod(action_spec.shape) if config.target_entropy is None
+                                 else config.target_entropy)
 
   def _sample(self, observation: tf.Tensor, salt: int):
     """A reparameterized action [B, A] and its log-probability [B]."""

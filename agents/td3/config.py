@@ -4,6 +4,7 @@ Actor-Critic Methods"."""
 import dataclasses
 from typing import Dict, Tuple
 
+from agents.common import config as config_lib
 from agents.ddpg import config as ddpg_config
 
 
@@ -29,10 +30,12 @@ class TD3Config(ddpg_config.DDPGConfig):
     tau: soft target update rate.
     exploration_noise: 'gaussian' (TD3) or 'ou'.
     exploration_sigma: sigma of the exploration noise, in units of half the action range.
-    twin_critics: clipped double Q-learning with two critics.
-    policy_delay: d, critic updates per actor and target update.
-    target_noise: sigma~ of target policy smoothing, in units of half the action range.
-    target_noise_clip: c, the clip of the smoothing noise.
+    twin_critics: learn two critics and regress both onto the minimum of their targets
+      (clipped double Q-learning).
+    policy_delay: d, update the actor and the targets once every this many critic updates.
+    target_noise: sigma~ of the noise added to the target action (target policy smoothing), in
+      units of half the action range; 0 disables it.
+    target_noise_clip: c, clip the target-action noise to +-c (in units of half the range).
   """
   batch_size: int = 100
   learning_starts: int = 10_000
@@ -47,6 +50,11 @@ class TD3Config(ddpg_config.DDPGConfig):
   policy_delay: int = 2
   target_noise: float = 0.2
   target_noise_clip: float = 0.5
+
+  def __post_init__(self):
+    super().__post_init__()
+    config_lib.check_positive(self, 'policy_delay')
+    config_lib.check_non_negative(self, 'target_noise', 'target_noise_clip')
 
 
 # RL-Baselines3-Zoo's Pendulum-v1 settings (gamma 0.98, 400-300 units, lr 1e-3, Gaussian noise

@@ -1,29 +1,30 @@
-"""TRPO factories: networks, value optimizer, actor and learner from an environment spec."""
+"""TRPO factories: networks, actor and learner from an environment spec and a config."""
 
 from typing import NamedTuple, Optional
 
-from dm_env import specs
 import tensorflow as tf
 
-from agents.common import actors
+from agents.common import core
+from agents.common import distribute
+from agents.common import policies
+from agents.common import rollout
 from agents.common import running_stats
 from agents.trpo import config as config_lib
 from agents.trpo import learner as learner_lib
 from networks import actor_critic
 
 
-class TRPOAgent(NamedTuple):
-  """The parts of a TRPO agent; `learner` tracks every variable that is checkpointed."""
+class TRPOComponents(NamedTuple):
+  """The parts of a TRPO agent; `learner` and `policy` hold every variable to checkpoint."""
   network: actor_critic.ActorCritic
-  actor: actors.PolicyValueActor
+  policy: policies.ActorCriticPolicy
   learner: learner_lib.TRPOLearner
   observation_normalizer: Optional[running_stats.RunningMeanStd]
 
 
-def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
-               config: config_lib.TRPOConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> TRPOAgent:
-  """Builds TRPO for an environment.
+def make_components(spec: core.EnvironmentSpec, config: config_lib.TRPOConfig,
+                    strategy: tf.distribute.Strategy, seed: int) -> TRPOComponents:
+  """Builds TRPO's networks, policy and learner.
 
   Separate policy and value MLPs (the policy is changed only by the trust-region step, the
   value function only by Adam). Discrete actions: a categorical (softmax) policy; continuous
@@ -32,21 +33,27 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
   update for the analytic KL[pi_old || pi].
 
   Raises:
-    ValueError: under any strategy but the default one (see `TRPOLearner`).
+    ConfigError: naming `RunSettings.strategy` under any strategy but the default one.
   """
-  learner_lib.check_strategy(strategy)
+  distribute.require_default_strategy(
+      strategy, 'TRPO', 'its conjugate-gradient solve and line search run on one device')
   make_network = lambda: actor_critic.make_actor_critic(
-      observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
+      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
       activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
   network = make_network()
   old_network = make_network()
   normalizer = None
   if config.normalize_observations:
-    normalizer = running_stats.RunningMeanStd(observation_spec.shape, name='obs_stats')
-  value_optimizer = tf.keras.optimizers.Adam(learning_rate=config.value_learning_rate,
-                                             epsilon=config.adam_epsilon)
-  learner = learner_lib.TRPOLearner(network, old_network, value_optimizer, config, strategy,
-                                    seed=seed, observation_normalizer=normalizer)
-  actor = actors.PolicyValueActor(network, observation_spec, seed=seed,
-                                  observation_normalizer=normalizer)
-  return TRPOAgent(network, actor, learner, normalizer)
+    normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
+  learner = learner_lib.TRPOLearner(network, old_network, config, strategy, seed=seed,
+                                    observation_normalizer=normalizer)
+  policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,
+                                      observation_normalizer=normalizer)
+  return TRPOComponents(network, policy, learner, normalizer)
+
+
+def make_agent(config: config_lib.TRPOConfig, context: core.BuildContext) -> core.Agent:
+  """TRPO for the run in `context`: a rollout actor over `config.num_envs` environments."""
+  parts = make_components(context.spec, config, context.strategy, context.seed)
+  return rollout.make_agent(context, config.num_envs, config.num_steps_per_env, parts.policy,
+                            parts.learner)

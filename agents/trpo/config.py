@@ -1,13 +1,13 @@
 """TRPO hyper-parameters: Schulman et al. 2015, "Trust Region Policy Optimization"."""
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict
 
 from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class TRPOConfig:
+class TRPOConfig(config_lib.RolloutConfig):
   """Hyper-parameters of TRPO (Schulman et al. 2015, arXiv:1502.05477) with GAE advantages.
 
   Policy step (paper, section 6 and appendix C): maximize the surrogate
@@ -26,8 +26,6 @@ class TRPOConfig:
   minibatch 64). See agents/trpo/README.md for every deviation.
 
   Attributes:
-    num_envs: N, environments stepped in parallel.
-    num_steps_per_env: T, steps per environment per iteration (batch N * T).
     max_kl: delta, the trust-region radius on the mean KL[pi_old || pi_new].
     kl_tolerance: a line-search step is accepted only if its mean KL <= kl_tolerance * max_kl
       (1 enforces the paper's constraint exactly; OpenAI Baselines uses 1.5).
@@ -39,21 +37,14 @@ class TRPOConfig:
       rejected and the old parameters are kept.
     accept_ratio: a step is accepted only if its surrogate improvement is > 0 and at least
       this fraction of the improvement predicted by the linear model g^T (step).
-    discount: gamma.
-    gae_lambda: lambda of GAE.
     normalize_advantages: standardize advantages over each batch.
     value_learning_rate: Adam step size of the value function.
     value_epochs: passes of Adam over each batch for the value function.
     value_minibatch_size: transitions per value-function Adam step; must divide N * T.
     adam_epsilon: Adam's epsilon (value function).
-    normalize_observations: standardize observations with running statistics.
-    hidden_sizes: hidden layer sizes of the policy and value MLPs (separate networks).
-    activation: activation of the hidden layers.
-    init_log_std: initial log standard deviation of the Gaussian policy (continuous actions).
     jit_compile: compile the whole update (policy step, line search, value epochs) with XLA.
   """
-  num_envs: int = 1
-  num_steps_per_env: int = 2048
+  gae_lambda: float = 0.97
   max_kl: float = 0.01
   kl_tolerance: float = 1.0
   cg_iterations: int = 10
@@ -62,41 +53,27 @@ class TRPOConfig:
   backtrack_coef: float = 0.5
   max_backtracks: int = 10
   accept_ratio: float = 0.1
-  discount: float = 0.99
-  gae_lambda: float = 0.97
   normalize_advantages: bool = True
   value_learning_rate: float = 1e-3
   value_epochs: int = 5
   value_minibatch_size: int = 64
   adam_epsilon: float = 1e-5
-  normalize_observations: bool = False
-  hidden_sizes: Tuple[int, ...] = (64, 64)
-  activation: str = 'tanh'
-  init_log_std: float = 0.0
-  jit_compile: bool = True
 
   def __post_init__(self):
-    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'max_kl', 'cg_iterations',
+    super().__post_init__()
+    config_lib.check_positive(self, 'max_kl', 'cg_iterations',
                               'max_backtracks', 'value_learning_rate', 'value_minibatch_size',
                               'adam_epsilon')
     config_lib.check_non_negative(self, 'cg_damping', 'cg_residual_tol', 'accept_ratio',
                                   'value_epochs')
     if not self.kl_tolerance >= 1.0:
-      raise config_lib.ConfigError('kl_tolerance', self.kl_tolerance, 'must be >= 1')
+      raise config_lib.ConfigError(self, 'kl_tolerance', 'must be >= 1')
     if not 0.0 < self.backtrack_coef < 1.0:
-      raise config_lib.ConfigError('backtrack_coef', self.backtrack_coef, 'must be in (0, 1)')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
-    config_lib.check_in_range(self, 'gae_lambda', 0.0, 1.0)
-    config_lib.check_network(self)
+      raise config_lib.ConfigError(self, 'backtrack_coef', 'must be in (0, 1)')
     if self.batch_size % self.value_minibatch_size:
       raise config_lib.ConfigError(
-          'value_minibatch_size', self.value_minibatch_size,
+          self, 'value_minibatch_size',
           f'must divide num_envs * num_steps_per_env = {self.batch_size}')
-
-  @property
-  def batch_size(self) -> int:
-    """Transitions per iteration, N * T."""
-    return self.num_envs * self.num_steps_per_env
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

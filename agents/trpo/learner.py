@@ -21,14 +21,6 @@ class _Batch(NamedTuple):
   old_value: tf.Tensor
 
 
-def check_strategy(strategy: tf.distribute.Strategy) -> None:
-  """Raises ValueError naming --strategy unless `strategy` is the default (no-op) strategy."""
-  if not distribute.is_default_strategy(strategy):
-    raise ValueError(
-        f'--strategy: TRPO supports only --strategy=default (got {type(strategy).__name__}); '
-        'its conjugate-gradient solve and line search run on one device')
-
-
 def _dot(xs: Sequence[tf.Tensor], ys: Sequence[tf.Tensor]) -> tf.Tensor:
   return tf.add_n([tf.reduce_sum(x * y) for x, y in zip(xs, ys)])
 
@@ -60,7 +52,6 @@ class TRPOLearner(tf.Module):
   Args:
     network: an `ActorCritic` with separate policy and value torsos.
     old_network: a network of the same architecture, overwritten with pi_old at each update.
-    value_optimizer: a Keras optimizer for `network.value_variables`.
     config: the `TRPOConfig`.
     strategy: must be the default strategy.
     seed: seeds the value minibatch shuffling.
@@ -70,16 +61,18 @@ class TRPOLearner(tf.Module):
     ValueError: under a distribution strategy (naming --strategy), or with a shared torso.
   """
 
-  def __init__(self, network, old_network, value_optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.TRPOConfig, strategy: tf.distribute.Strategy, seed: int,
+  def __init__(self, network, old_network, config: config_lib.TRPOConfig, strategy: tf.distribute.Strategy, seed: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
     super().__init__(name='trpo_learner')
-    check_strategy(strategy)
+    distribute.require_default_strategy(
+        strategy, 'TRPO', 'its conjugate-gradient solve and line search run on one device')
     if network.shared_torso:
       raise ValueError('TRPOLearner: the policy and value networks must not share a torso')
     self._network = network
     self._old_network = old_network
-    self._value_optimizer = value_optimizer
+    # Adam fits the value function; the policy moves only by the trust-region step.
+    self._value_optimizer = tf.keras.optimizers.Adam(learning_rate=config.value_learning_rate,
+                                                     epsilon=config.adam_epsilon)
     self._config = config
     self._normalizer = observation_normalizer
     self._seed = tf.constant(seed, tf.int64)
@@ -92,12 +85,11 @@ class TRPOLearner(tf.Module):
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
     return self._value_optimizer
 
-  def update(self, rollout: rollout_lib.Rollout, progress: float) -> Dict[str, tf.Tensor]:
+  def step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     """One TRPO iteration on `rollout`; returns its diagnostics.
 
     Args:
       rollout: a [T, B] `Rollout` collected with the current parameters.
-      progress: fraction of the run done (unused: TRPO anneals nothing).
 
     Returns:
       A flat dict of scalars: surrogate_improvement (L(theta) - L(theta_old) of the step taken,
@@ -107,7 +99,6 @@ class TRPOLearner(tf.Module):
       policy), value_loss (mean over the Adam steps), explained_variance (of the value targets
       by the rollout's values), grad_norm (|g|) and cg_residual (|F s - g| / |g|).
     """
-    del progress
     return self._update(rollout)
 
   # Graph code is written with explicit tf.while_loop / tf.where: without AutoGraph, tracing

@@ -1,4 +1,4 @@
-"""Actors: compiled action selection for on-policy agents (no optimizer, no learning)."""
+"""The policy of the on-policy agents' actors: compiled action selection (no optimizer)."""
 
 from typing import Optional, Tuple
 
@@ -10,7 +10,7 @@ from agents.common import running_stats
 from networks import distributions
 
 
-class PolicyValueActor(tf.Module):
+class ActorCriticPolicy(tf.Module):
   """Samples actions from an actor-critic network and reports log mu(a|s) and V(s).
 
   Used by the on-policy agents (PPO, A2C, TRPO): `step` is what the rollout collector calls on
@@ -27,7 +27,7 @@ class PolicyValueActor(tf.Module):
 
   def __init__(self, network, observation_spec: specs.Array, seed: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
-    super().__init__(name='policy_value_actor')
+    super().__init__(name='actor_critic_policy')
     self._network = network
     self._normalizer = observation_normalizer
     self._rng = tf.random.Generator.from_seed(seed)

@@ -1,4 +1,4 @@
-"""Tests for agents.common.actors.PolicyValueActor."""
+"""Tests for agents.common.policies.ActorCriticPolicy."""
 
 import shutil
 import tempfile
@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
-from agents.common import actors
+from agents.common import policies
 from agents.common import environments
 from agents.common import running_stats
 from networks import actor_critic
@@ -45,12 +45,12 @@ def _observations(obs_spec, seed=0):
   return tf.constant(rng.normal(size=(BATCH,) + obs_spec.shape), tf.float32)
 
 
-class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
+class ActorCriticPolicyTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(*CASES)
   def test_step_shapes_log_prob_and_value(self, env_id, head_kwargs, action_shape, dtype):
     network, obs_spec = _network(env_id, head_kwargs)
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1)
     obs = _observations(obs_spec)
     action, log_prob, value = actor.step(obs)
     self.assertEqual(action.shape, (BATCH,) + action_shape)
@@ -70,7 +70,7 @@ class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
     obs = _observations(obs_spec)
     runs = []
     for seed in (5, 5, 6):
-      actor = actors.PolicyValueActor(network, obs_spec, seed=seed)
+      actor = policies.ActorCriticPolicy(network, obs_spec, seed=seed)
       runs.append([actor.step(obs)[0].numpy() for _ in range(3)])
     for a, b in zip(runs[0], runs[1]):
       self.assertAllEqual(a, b)
@@ -81,7 +81,7 @@ class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.named_parameters(*CASES)
   def test_mode_is_deterministic(self, env_id, head_kwargs, action_shape, dtype):
     network, obs_spec = _network(env_id, head_kwargs)
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1)
     obs = _observations(obs_spec)
     mode = actor.mode(obs)
     self.assertEqual(mode.shape, (BATCH,) + action_shape)
@@ -91,7 +91,7 @@ class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_categorical_mode_is_argmax(self):
     network, obs_spec = _network('CartPole-v1', {})
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1)
     obs = _observations(obs_spec)
     probs = network.policy(obs).probs_parameter()
     self.assertAllEqual(actor.mode(obs), tf.argmax(probs, axis=-1, output_type=tf.int32))
@@ -100,7 +100,7 @@ class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
     network, obs_spec = _network('CartPole-v1', {})
     normalizer = running_stats.RunningMeanStd(obs_spec.shape)
     normalizer.update(_observations(obs_spec, seed=3) * 5.0 + 2.0)
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1, observation_normalizer=normalizer)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1, observation_normalizer=normalizer)
     obs = _observations(obs_spec)
     normalized = normalizer.normalize(obs)
     self.assertAllClose(actor.value(obs), network.value(normalized), rtol=1e-6, atol=1e-6)
@@ -114,19 +114,19 @@ class PolicyValueActorTest(tf.test.TestCase, parameterized.TestCase):
   def test_checkpointed_generator_continues_the_stream(self):
     network, obs_spec = _network('Pendulum-v1', {})
     obs = _observations(obs_spec)
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1)
     actor.step(obs)
     directory = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
     path = tf.train.Checkpoint(actor=actor).save(directory + '/ckpt')
     expected = actor.step(obs)[0]
-    resumed = actors.PolicyValueActor(network, obs_spec, seed=999)
+    resumed = policies.ActorCriticPolicy(network, obs_spec, seed=999)
     tf.train.Checkpoint(actor=resumed).restore(path).assert_existing_objects_matched()
     self.assertAllEqual(resumed.step(obs)[0], expected)
 
   def test_batch_size_is_free(self):
     network, obs_spec = _network('CartPole-v1', {})
-    actor = actors.PolicyValueActor(network, obs_spec, seed=1)
+    actor = policies.ActorCriticPolicy(network, obs_spec, seed=1)
     for batch in (1, 7):
       action, log_prob, value = actor.step(tf.zeros([batch, 4]))
       self.assertEqual(action.shape, (batch,))

@@ -1,0 +1,139 @@
+"""The runtime's interfaces: actors produce experience, learners consume it, one loop runs both.
+
+    env ──▶ Actor.act() ──▶ Acted.experience ──▶ Learner.step(experience) ──▶ metrics
+               ▲                                          │
+               └────── variables (shared in-process, or pulled through Reverb) ◀┘
+
+An `Actor` holds a policy, its exploration and its environments; `act` takes environment steps
+and returns what it saw: a [T, B] rollout, a batch of episodes, one transition, or nothing when
+it writes its experience into a Reverb table itself (the learner then samples the table). A
+`Learner` holds variables and optimizers; `step` is one compiled update that returns a flat dict
+of scalar metrics. A builder puts them together into an `Agent` from a `BuildContext` and the
+agent's config; `agents.common.loop.run` trains any `Agent`.
+
+Compile convention: `Actor.act` and `Learner.step` each make one call into a `tf.function`
+traced without AutoGraph (explicit `tf.while_loop`/`tf.cond`), XLA-compiled where the agent's
+config says `jit_compile`; Python around the call only converts inputs and outputs.
+"""
+
+import dataclasses
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Protocol, Sequence
+
+from dm_env import specs
+import numpy as np
+import tensorflow as tf
+
+
+class Acted(NamedTuple):
+  """What one `Actor.act` call did.
+
+  Attributes:
+    experience: what the learner's `step` consumes (a rollout, a batch of episodes, a
+      transition), or None when the actor wrote it to replay itself.
+    env_steps: environment steps taken (0 only when the budget left is too small to act).
+    episode_returns: undiscounted returns of the episodes that ended during the call.
+    episode_lengths: their lengths.
+  """
+  experience: Any
+  env_steps: int
+  episode_returns: Sequence[float] = ()
+  episode_lengths: Sequence[int] = ()
+
+
+class Actor(Protocol):
+  """Policy + exploration + environments; no optimizer."""
+
+  def reset(self, env_steps: int) -> None:
+    """Starts new episodes. `env_steps` is the run's step count (0, or where a resumed run
+    restarts), so a resumed run draws environment seeds it has not used before."""
+
+  def act(self, max_steps: int) -> Acted:
+    """Takes at most `max_steps` (>= 1) environment steps and returns what it saw."""
+
+  def close(self) -> None:
+    """Releases the environments (and any writer)."""
+
+
+class Learner(Protocol):
+  """Variables, optimizers and a compiled update."""
+
+  def step(self, experience: Any) -> Mapping[str, tf.Tensor]:
+    """One update from `experience` (`Acted.experience`: None for a learner that samples its
+    own replay); returns a flat dict of scalar metrics."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvironmentSpec:
+  """The specs every builder sizes its networks from."""
+  observation: specs.Array
+  action: specs.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildContext:
+  """What a builder gets besides its config.
+
+  Attributes:
+    env_id: the gymnasium id the actors' environments are made from.
+    spec: the environment's specs.
+    seed: the run's seed (networks, sampling).
+    env_seed: the base seed of the training environments (the run's seed, offset per worker
+      process under a multi-worker strategy).
+    num_steps: the schedule horizon: environment steps over which learning rates and clip
+      ranges anneal.
+    strategy: the `tf.distribute.Strategy` the learner's variables live under.
+    logdir: the run's directory (e.g. for a replay table's own checkpoints).
+    replay_address: 'host:port' of a Reverb server in another process, or None.
+  """
+  env_id: str
+  spec: EnvironmentSpec
+  seed: int
+  env_seed: int
+  num_steps: int
+  strategy: tf.distribute.Strategy
+  logdir: str
+  replay_address: Optional[str] = None
+
+
+def _nothing() -> Dict[str, Any]:
+  return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+  """What a builder returns and `loop.run` trains.
+
+  Attributes:
+    actors: one actor, or several that run in threads (A3C's workers).
+    learners: one learner per actor: the loop calls `learners[i].step` on what `actors[i]`
+      acted (several learners share variables, e.g. A3C's global parameters).
+    policy: the deterministic evaluation policy, observations [N, ...] -> actions [N, ...].
+    state: every trackable to checkpoint, by name.
+    learning_starts: env steps before the first learner step (acting only until then).
+    learner_steps_per_act: learner steps after each `act` call once learning has started.
+    steps_per_act: the most env steps one `act` call takes (threaded actors claim this much of
+      the budget at a time).
+    after_checkpoint: called after every checkpoint (e.g. to checkpoint a replay table).
+    report: extra fields for evaluation.json, read at the end of the run.
+    close: releases the environments, replay server and anything else the agent started.
+  """
+  actors: Sequence[Actor]
+  learners: Sequence[Learner]
+  policy: Callable[[np.ndarray], np.ndarray]
+  state: Mapping[str, Any]
+  learning_starts: int = 0
+  learner_steps_per_act: int = 1
+  steps_per_act: int = 1
+  after_checkpoint: Callable[[], Any] = _nothing
+  report: Callable[[], Dict[str, Any]] = _nothing
+  close: Callable[[], Any] = _nothing
+
+  def __post_init__(self):
+    if not self.actors or len(self.actors) != len(self.learners):
+      raise ValueError(f'Agent: one learner per actor, got {len(self.actors)} actors and '
+                       f'{len(self.learners)} learners')
+
+
+def mode_policy(policy_module) -> Callable[[np.ndarray], np.ndarray]:
+  """The evaluation policy of a module with a compiled `mode(observations) -> actions`."""
+  return lambda observation: policy_module.mode(observation).numpy()

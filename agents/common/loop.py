@@ -1,0 +1,458 @@
+"""The one training loop: act, learn, log, evaluate, checkpoint, resume, stop on a signal.
+
+Every agent runs through `run`. With one actor the loop interleaves it with its learner in
+this thread:
+
+    restore the latest checkpoint (env steps, learner steps, every trackable of the agent)
+    actor.reset(env_steps)
+    while env steps < num_steps:
+      acted = actor.act(num_steps - env_steps)            # a rollout, episodes, a transition
+      once env steps >= learning_starts: learner.step(acted.experience), k times
+      every eval_every / log_every / checkpoint_every env steps: evaluate / log / checkpoint
+    checkpoint, final evaluation, evaluation.json, learning_curve.png
+
+With several actors (A3C's workers) each actor and its learner run in a thread of their own,
+claiming their steps from a shared budget, and this thread does the logging, evaluation and
+checkpoints. SIGINT and SIGTERM save a checkpoint and raise KeyboardInterrupt; re-running with
+the same logdir resumes.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import queue
+import signal
+import threading
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from agents.common import checkpointing
+from agents.common import config as config_lib
+from agents.common import core
+from agents.common import evaluation
+from agents.common import logger as logger_lib
+from agents.common import plotting
+
+_POLL_S = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+  """What every run sets besides the agent's config (the launchers' shared flags).
+
+  Attributes:
+    agent: the agent's name, e.g. 'ppo'.
+    env_id: the gymnasium id.
+    num_steps: environment steps to train for.
+    seed: the run's seed.
+    logdir: where the run writes everything; re-running with the same logdir resumes.
+    strategy: the `tf.distribute` strategy's name (recorded in config.json).
+    eval_episodes: episodes of the final (and periodic) deterministic evaluation.
+    eval_every: evaluate every this many env steps (0: only at the end).
+    checkpoint_every: checkpoint every this many env steps (and at the end and on a signal).
+    log_every: write metrics every this many env steps.
+  """
+  agent: str
+  env_id: str
+  num_steps: int
+  seed: int
+  logdir: str
+  strategy: str = 'default'
+  eval_episodes: int = 10
+  eval_every: int = 10_000
+  checkpoint_every: int = 10_000
+  log_every: int = 1_000
+
+  def __post_init__(self):
+    for name in ('num_steps', 'eval_episodes', 'checkpoint_every', 'log_every'):
+      if getattr(self, name) < 1:
+        raise config_lib.ConfigError(self, name, 'must be >= 1')
+    for name in ('seed', 'eval_every'):
+      if getattr(self, name) < 0:
+        raise config_lib.ConfigError(self, name, 'must be >= 0')
+
+
+def check_budget(settings: RunSettings, config: Any) -> None:
+  """Raises ConfigError naming `num_steps` if the run would end before its first update."""
+  needed = config.min_num_steps
+  if settings.num_steps < needed:
+    raise config_lib.ConfigError(
+        settings, 'num_steps', f'must be >= {needed:,}, the env steps before the first update '
+        f'of this {type(config).__name__}')
+
+
+def _record(settings: RunSettings, config: Any, horizon: int) -> Dict[str, Any]:
+  record = {'agent': settings.agent, 'env': settings.env_id, 'seed': settings.seed,
+            'num_steps': settings.num_steps, 'horizon': horizon, 'strategy': settings.strategy,
+            'config': dataclasses.asdict(config)}
+  return json.loads(json.dumps(record))  # Tuples as lists, as they come back from disk.
+
+
+def schedule_horizon(settings: RunSettings, config: Any) -> int:
+  """The env steps that schedules anneal over: the first run's `num_steps` in this logdir.
+
+  A resumed run keeps its schedules: the learning rate and clip range continue from where they
+  were instead of restarting. A run whose config anneals may not change `num_steps` (past the
+  horizon its annealed step sizes would be 0).
+
+  Raises:
+    ConfigError: naming `num_steps` for an annealing run resumed with another budget.
+  """
+  path = os.path.join(settings.logdir, 'config.json')
+  if not os.path.exists(path):
+    return settings.num_steps
+  with open(path) as f:
+    previous = json.load(f)
+  horizon = int(previous.get('horizon', previous.get('num_steps', settings.num_steps)))
+  annealed = [name for name, value in dataclasses.asdict(config).items()
+              if name.startswith('anneal_') and value is True]
+  if annealed and settings.num_steps != horizon:
+    raise config_lib.ConfigError(
+        settings, 'num_steps', f'the run in logdir {settings.logdir!r} anneals '
+        f"{', '.join(n[len('anneal_'):] for n in annealed)} to 0 over {horizon:,} env steps (its "
+        f'first num_steps); resume it with num_steps={horizon} or start a new logdir')
+  return horizon
+
+
+def write_config(settings: RunSettings, config: Any, horizon: int) -> None:
+  """Writes `config.json`, or checks that an existing one (a resumed run) has the same config.
+
+  Raises:
+    ConfigError: naming `logdir` if it holds a run of another agent, env, seed or config; the
+      message names the first field that differs.
+  """
+  path = os.path.join(settings.logdir, 'config.json')
+  record = _record(settings, config, horizon)
+  if os.path.exists(path):
+    with open(path) as f:
+      previous = json.load(f)
+    for key in ('agent', 'env', 'seed'):
+      if previous.get(key) != record[key]:
+        raise config_lib.ConfigError(
+            settings, 'logdir', f'holds a run with {key} {previous.get(key)!r} (this run: '
+            f'{record[key]!r}); pick a new logdir or rerun with the same settings')
+    old, new = previous.get('config', {}), record['config']
+    for name in sorted(set(old) | set(new)):
+      if old.get(name) != new.get(name):
+        raise config_lib.ConfigError(
+            settings, 'logdir', f'holds a run with {name}={old.get(name)!r} (this run: '
+            f'{new.get(name)!r}); pick a new logdir or rerun with the same settings')
+  os.makedirs(settings.logdir, exist_ok=True)
+  with open(path, 'w') as f:
+    json.dump(record, f, indent=2)
+
+
+def evaluate(policy: Callable[[np.ndarray], np.ndarray],
+             settings: RunSettings) -> evaluation.EvaluationResult:
+  """`settings.eval_episodes` episodes of the deterministic `policy`.
+
+  Evaluation seeds are far from the training seeds, and the same at every evaluation.
+  """
+  return evaluation.evaluate(policy, settings.env_id, settings.eval_episodes,
+                             seed=settings.seed + 1_000_000)
+
+
+class _Every:
+  """Fires once each time the env-step count passes a multiple of `every` (never if 0)."""
+
+  def __init__(self, every: int, step: int):
+    self._every = every
+    self._next = (step // every + 1) * every if every else None
+
+  def due(self, step: int) -> bool:
+    if self._next is None or step < self._next:
+      return False
+    self._next = (step // self._every + 1) * self._every
+    return True
+
+
+class _Interrupted(KeyboardInterrupt):
+  """SIGTERM, seen as Ctrl-C."""
+
+
+def _raise_interrupt(signum, frame):
+  del frame
+  raise KeyboardInterrupt if signum == signal.SIGINT else _Interrupted()
+
+
+class _Run:
+  """The state of one `run` call: counters, pending metrics, logger and checkpointer."""
+
+  def __init__(self, settings: RunSettings, agent: core.Agent, start: float):
+    self.settings = settings
+    self.agent = agent
+    self.start = start
+    self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
+    self.learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='learner_steps')
+    self.checkpointer = checkpointing.Checkpointer(
+        settings.logdir, env_steps=self.env_steps, learner_steps=self.learner_steps,
+        **agent.state)
+    self.restored = self.checkpointer.restore()
+    self.step = int(self.env_steps.numpy())
+    self.log = logger_lib.Logger(settings.logdir, settings.num_steps,
+                                 name=f'{settings.agent} {settings.env_id}',
+                                 initial_step=self.step)
+    if self.restored:
+      self.log.truncate(self.step)
+      print(f'Resumed from {self.restored} at {self.step:,} env steps.', flush=True)
+    self.metrics: List[Mapping[str, Any]] = []
+    self.returns: List[float] = []
+    self.lengths: List[int] = []
+    self.first_iteration_s: Optional[float] = None
+    self.learning_start: Optional[tuple] = None  # (time, learner steps) of the first step.
+    self.last_evaluation = None  # (learner steps, step, result) of the latest evaluation.
+    self.saved_step = self.step if self.restored else None
+    self._eval = _Every(settings.eval_every, self.step)
+    self._log = _Every(settings.log_every, self.step)
+    self._checkpoint = _Every(settings.checkpoint_every, self.step)
+
+  def learned(self, metrics: Mapping[str, Any]) -> None:
+    self.metrics.append(metrics)
+    self.learner_steps.assign_add(1)
+    if self.learning_start is None:
+      self.learning_start = (time.time(), int(self.learner_steps.numpy()) - 1)
+
+  def acted(self, acted: core.Acted) -> None:
+    self.step += acted.env_steps
+    self.env_steps.assign(self.step)
+    self.returns.extend(acted.episode_returns)
+    self.lengths.extend(acted.episode_lengths)
+
+  def periodic(self) -> None:
+    """Evaluation, metrics and checkpoint rows that are due at the current step."""
+    step = self.step
+    if self.metrics and self.first_iteration_s is None:
+      self.first_iteration_s = time.time() - self.start
+    if self._eval.due(step):
+      result = self.evaluate()
+      self.log.write(step, {'eval_return': result.mean_return})
+    if self._log.due(step):
+      self.write_row()
+    if self._checkpoint.due(step):
+      self.save()
+
+  def evaluate(self) -> evaluation.EvaluationResult:
+    learner_steps = int(self.learner_steps.numpy())
+    if self.last_evaluation and self.last_evaluation[:2] == (learner_steps, self.step):
+      return self.last_evaluation[2]
+    result = evaluate(self.agent.policy, self.settings)
+    self.last_evaluation = (learner_steps, self.step, result)
+    return result
+
+  def write_row(self) -> None:
+    """The mean of the metrics since the last row, and of the episodes that ended."""
+    row = {}
+    if self.metrics:
+      row = {k: float(np.mean([float(m[k]) for m in self.metrics if k in m]))
+             for k in self.metrics[-1]}
+    row['episode_return'] = float(np.mean(self.returns)) if self.returns else math.nan
+    row['episode_length'] = float(np.mean(self.lengths)) if self.lengths else math.nan
+    self.log.write(self.step, row)
+    self.metrics, self.returns, self.lengths = [], [], []
+
+  def save(self) -> str:
+    self.env_steps.assign(self.step)
+    path = self.checkpointer.save(self.step)
+    self.agent.after_checkpoint()
+    self.saved_step = self.step
+    return path
+
+  def finish(self) -> Dict[str, Any]:
+    settings = self.settings
+    train_time_s = time.time() - self.start
+    if self.metrics or self.returns:
+      self.write_row()
+    if self.saved_step != self.step:
+      self.save()
+    result = self.evaluate()
+    self.log.write(self.step, {'eval_return': result.mean_return})
+    self.log.close()
+    learner_steps = int(self.learner_steps.numpy())
+    updates_per_s = None
+    if self.learning_start is not None and time.time() > self.learning_start[0]:
+      updates_per_s = ((learner_steps - self.learning_start[1])
+                       / (train_time_s + self.start - self.learning_start[0]))
+    record = {
+        'env_steps': self.step,
+        'mean_return': result.mean_return,
+        'std_return': result.std_return,
+        'episodes': int(len(result.returns)),
+        'returns': [float(r) for r in result.returns],
+        'wall_time_s': time.time() - self.start,
+        'train_time_s': train_time_s,
+        'first_iteration_s': self.first_iteration_s,
+        'resumed_from': self.restored,
+        'updates': learner_steps,
+        'updates_per_s': updates_per_s,
+        **self.agent.report(),
+    }
+    with open(os.path.join(settings.logdir, 'evaluation.json'), 'w') as f:
+      json.dump(record, f, indent=2)
+    plotting.plot_learning_curve(
+        os.path.join(settings.logdir, logger_lib.CSV_NAME),
+        os.path.join(settings.logdir, 'learning_curve.png'),
+        title=f'{settings.agent} {settings.env_id} seed {settings.seed}')
+    return record
+
+
+def run(settings: RunSettings, agent: core.Agent,
+        start_time: Optional[float] = None) -> Dict[str, Any]:
+  """Trains `agent` for `settings.num_steps` env steps at most, resuming from `logdir`.
+
+  A run never takes more environment steps than its budget: an actor is asked for at most
+  what is left, and the run ends when it can take no more (e.g. less than a whole rollout).
+  SIGINT and SIGTERM (installed here when called from the main thread) save a checkpoint,
+  then KeyboardInterrupt propagates; the agent is left for the caller to close.
+
+  Args:
+    settings: the run's shared settings.
+    agent: the actors, learners and state from the agent's builder.
+    start_time: `time.time()` when the caller started building the run; timings in
+      evaluation.json count from there. Defaults to now.
+
+  Returns:
+    The final evaluation record (also written to `logdir/evaluation.json`): env_steps,
+    mean_return, std_return, episodes, returns, wall_time_s, train_time_s, first_iteration_s
+    (to the end of the first learner step), resumed_from, updates (learner steps, resumed
+    ones included), updates_per_s (in this process) and the agent's `report()`.
+  """
+  state = _Run(settings, agent, time.time() if start_time is None else start_time)
+  handlers = {}
+  if threading.current_thread() is threading.main_thread():
+    for signum in (signal.SIGINT, signal.SIGTERM):
+      handlers[signum] = signal.signal(signum, _raise_interrupt)
+  try:
+    try:
+      for actor in agent.actors:
+        actor.reset(state.step)
+      if len(agent.actors) == 1:
+        _train_in_this_thread(state)
+      else:
+        _train_in_threads(state)
+    except KeyboardInterrupt:
+      path = state.save()
+      state.log.close()
+      print(f'\nInterrupted: saved {path} at {state.step:,} env steps; rerun the same command to '
+            'resume.', flush=True)
+      raise
+    return state.finish()
+  finally:
+    for signum, handler in handlers.items():
+      signal.signal(signum, handler)
+
+
+def _train_in_this_thread(state: _Run) -> None:
+  agent, settings = state.agent, state.settings
+  actor, learner = agent.actors[0], agent.learners[0]
+  while state.step < settings.num_steps:
+    acted = actor.act(settings.num_steps - state.step)
+    if not acted.env_steps:  # Less budget left than the actor's smallest step.
+      break
+    state.acted(acted)
+    if state.step >= agent.learning_starts:
+      for _ in range(agent.learner_steps_per_act):
+        state.learned(learner.step(acted.experience))
+    state.periodic()
+
+
+class StepBudget:
+  """Hands out environment steps to threaded actors, so that a run takes exactly its budget.
+
+  An actor claims up to `steps_per_act` steps before acting and settles the claim after (an
+  act that ends with its episode uses fewer). The lock guards only this count.
+  """
+
+  def __init__(self, remaining: int):
+    self._remaining = remaining
+    self._outstanding = 0
+    self._condition = threading.Condition()
+
+  def claim(self, steps: int) -> int:
+    """Returns min(steps, remaining) (> 0), or 0 once the budget is spent."""
+    with self._condition:
+      # Steps claimed by other actors may come back unused: wait for them, do not stop early.
+      while self._remaining == 0 and self._outstanding > 0:
+        self._condition.wait()
+      claimed = min(steps, self._remaining)
+      self._remaining -= claimed
+      self._outstanding += claimed
+      return claimed
+
+  def settle(self, claimed: int, used: int) -> None:
+    """Records that a claim of `claimed` steps took `used` of them."""
+    with self._condition:
+      self._outstanding -= claimed
+      self._remaining += claimed - used
+      self._condition.notify_all()
+
+
+def start_threads(agent: core.Agent, budget: StepBudget, stop: threading.Event,
+                  report: Callable[[Any], None]) -> List[threading.Thread]:
+  """One thread per (actor, learner) pair, each acting and learning until the budget or `stop`
+  ends. No thread waits for another between its acts; each reports `(acted, metrics)`, or the
+  exception that ended it (after setting `stop`), to `report`."""
+
+  def loop(actor: core.Actor, learner: core.Learner) -> None:
+    try:
+      while not stop.is_set():
+        claimed = budget.claim(agent.steps_per_act)
+        if not claimed:
+          return
+        used = claimed
+        try:
+          acted = actor.act(claimed)
+          used = acted.env_steps
+          metrics = learner.step(acted.experience)
+        finally:
+          budget.settle(claimed, used)
+        report((acted, {k: float(v) for k, v in metrics.items()}))
+    except BaseException as error:  # pylint: disable=broad-except
+      stop.set()
+      report(error)
+
+  threads = [threading.Thread(target=loop, args=pair, name=f'actor_{i}', daemon=True)
+             for i, pair in enumerate(zip(agent.actors, agent.learners))]
+  for thread in threads:
+    thread.start()
+  return threads
+
+
+def _train_in_threads(state: _Run) -> None:
+  """Threads act and learn; this thread logs, evaluates and checkpoints as their reports come.
+
+  Periodic checkpoints and evaluations read the shared variables while the threads keep
+  updating them; the final ones (and the one written on a signal) come after every thread
+  has stopped.
+  """
+  results: queue.Queue = queue.Queue()
+  stop = threading.Event()
+  threads: Sequence[threading.Thread] = []
+  try:
+    threads = start_threads(state.agent, StepBudget(state.settings.num_steps - state.step), stop,
+                            results.put)
+    while True:
+      running = any(t.is_alive() for t in threads)
+      try:
+        items = [results.get(timeout=_POLL_S)]
+      except queue.Empty:
+        items = []
+      while not results.empty():
+        items.append(results.get_nowait())
+      for item in items:
+        if isinstance(item, BaseException):
+          raise item
+        acted, metrics = item
+        state.acted(acted)
+        state.learned(metrics)
+      if items:
+        state.periodic()
+      if not running and results.empty():
+        return
+  finally:
+    stop.set()
+    for thread in threads:
+      thread.join()
