@@ -107,7 +107,7 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
         env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
         seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
         logdir=settings.logdir,
-        replay_address=(replay_address.value or None) if replay_address else None)
+        replay_address=(replay_address.value or None) if replay_address is not None else None)
     agent = make_agent(config, context)
     loop.write_config(settings, config, horizon)
   except ValueError as error:

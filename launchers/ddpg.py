@@ -20,8 +20,8 @@ _REPLAY_ADDRESS = flags_lib.define_replay_address_flag()
 
 
 def main(argv):
-  common.train_off_policy('ddpg', argv, _SHARED, _CONFIG, _REPLAY_ADDRESS,
-                          ddpg_config.DDPGConfig, ddpg_config.TUNED, builder.make_agent)
+  common.train('ddpg', argv, _SHARED, _CONFIG, ddpg_config.DDPGConfig, ddpg_config.TUNED,
+               builder.make_agent, replay_address=_REPLAY_ADDRESS)
 
 
 if __name__ == '__main__':

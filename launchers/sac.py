@@ -20,8 +20,8 @@ _REPLAY_ADDRESS = flags_lib.define_replay_address_flag()
 
 
 def main(argv):
-  common.train_off_policy('sac', argv, _SHARED, _CONFIG, _REPLAY_ADDRESS,
-                          sac_config.SACConfig, sac_config.TUNED, builder.make_agent)
+  common.train('sac', argv, _SHARED, _CONFIG, sac_config.SACConfig, sac_config.TUNED,
+               builder.make_agent, replay_address=_REPLAY_ADDRESS)
 
 
 if __name__ == '__main__':

@@ -20,8 +20,8 @@ _REPLAY_ADDRESS = flags_lib.define_replay_address_flag()
 
 
 def main(argv):
-  common.train_off_policy('td3', argv, _SHARED, _CONFIG, _REPLAY_ADDRESS,
-                          td3_config.TD3Config, td3_config.TUNED, builder.make_agent)
+  common.train('td3', argv, _SHARED, _CONFIG, td3_config.TD3Config, td3_config.TUNED,
+               builder.make_agent, replay_address=_REPLAY_ADDRESS)
 
 
 if __name__ == '__main__':

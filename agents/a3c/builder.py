@@ -1,61 +1,81 @@
-"""A3C factories: global network, shared optimizer, learner, evaluation actor and workers."""
+"""A3C factories: global network and learner, and one (actor, learner) pair per worker."""
 
-from typing import Callable, List, NamedTuple
+from typing import NamedTuple
 
-import dm_env
-from dm_env import specs
 import tensorflow as tf
 
+from agents.a3c import actor as actor_lib
 from agents.a3c import config as config_lib
 from agents.a3c import learner as learner_lib
-from agents.a3c import worker as worker_lib
+from agents.common import core
+from agents.common import environments
 from agents.common import policies
-from agents.common import learning
 from networks import actor_critic
 
 
-class A3CAgent(NamedTuple):
-  """The global parts of A3C; `learner` tracks every variable that is checkpointed.
+class A3CComponents(NamedTuple):
+  """The global parts of A3C; `learner` and `policy` hold every variable to checkpoint.
 
   Attributes:
     network: the global `ActorCritic` (theta, theta_v).
-    actor: acts with the global parameters (evaluation uses its `mode`).
+    policy: acts with the global parameters (evaluation uses its `mode`).
     learner: the `A3CLearner` (shared optimizer, global env-step and update counters).
-    make_workers: `(envs, seed) -> workers`, one `Worker` per environment, each with a local
-      copy of the networks (worker i samples actions with seed `seed + i`).
   """
   network: actor_critic.ActorCritic
-  actor: policies.ActorCriticPolicy
+  policy: policies.ActorCriticPolicy
   learner: learner_lib.A3CLearner
-  make_workers: Callable[[List[dm_env.Environment], int], List[worker_lib.Worker]]
 
 
-def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
-               config: config_lib.A3CConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> A3CAgent:
-  """Builds A3C for an environment (raises ValueError naming --strategy unless default).
+def make_network(spec: core.EnvironmentSpec,
+                 config: config_lib.A3CConfig) -> actor_critic.ActorCritic:
+  """The global network, or a worker's local copy (same architecture)."""
+  return actor_critic.make_actor_critic(
+      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
+      activation=config.activation, shared_torso=config.shared_torso,
+      init_log_std=config.init_log_std)
+
+
+def make_components(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,
+                    strategy: tf.distribute.Strategy, seed: int,
+                    horizon: int = 1) -> A3CComponents:
+  """Builds A3C's global parts (raises ConfigError naming `RunSettings.strategy` unless it is
+  the default strategy).
 
   Discrete actions use a categorical (softmax) policy, as in the paper; continuous actions a
   diagonal Gaussian with a learned, state-independent log standard deviation.
   """
-  make_network = lambda: _make_network(observation_spec, action_spec, config)
-  network = make_network()
-  optimizer = learning.make_optimizer(
-      config.optimizer, config.learning_rate, epsilon=config.optimizer_epsilon,
-      rmsprop_decay=config.rmsprop_decay)
-  learner = learner_lib.A3CLearner(network, optimizer, config, strategy)
-  actor = policies.ActorCriticPolicy(network, observation_spec, seed=seed)
-
-  def make_workers(envs: List[dm_env.Environment], worker_seed: int) -> List[worker_lib.Worker]:
-    return [worker_lib.Worker(i, learner, make_network(), env, config.t_max,
-                              seed=worker_seed + i) for i, env in enumerate(envs)]
-
-  return A3CAgent(network, actor, learner, make_workers)
+  network = make_network(spec, config)
+  learner = learner_lib.A3CLearner(network, config, strategy, horizon=horizon)
+  policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed)
+  return A3CComponents(network, policy, learner)
 
 
-def _make_network(observation_spec, action_spec, config) -> actor_critic.ActorCritic:
-  return actor_critic.make_actor_critic(
-      observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=config.shared_torso,
-      init_log_std=config.init_log_std)
+def make_worker(parts: A3CComponents, worker_id: int, env, config: config_lib.A3CConfig,
+                seed: int):
+  """Worker `worker_id`'s (SegmentActor, A3CWorkerLearner) on `env`, sharing a local network
+  (its sampling is seeded from `seed + worker_id`)."""
+  spec = core.EnvironmentSpec(env.observation_spec(), env.action_spec())
+  local = make_network(spec, config)
+  actor = actor_lib.SegmentActor(worker_id, parts.learner, local, env, config.t_max,
+                                 seed=seed + worker_id)
+  return actor, learner_lib.A3CWorkerLearner(parts.learner, local)
 
+
+def make_agent(config: config_lib.A3CConfig, context: core.BuildContext) -> core.Agent:
+  """A3C for the run in `context`: `config.num_workers` threads, each acting in its own
+  environment (worker i seeded `context.env_seed + i`) and updating the global parameters."""
+  parts = make_components(context.spec, config, context.strategy, context.seed,
+                          context.num_steps)
+  workers = [make_worker(parts, i, environments.make_environment(context.env_id), config,
+                         context.env_seed) for i in range(config.num_workers)]
+  actors = [actor for actor, _ in workers]
+
+  def close():
+    for actor in actors:
+      actor.close()
+
+  return core.Agent(actors=actors, learners=[learner for _, learner in workers],
+                    policy=core.mode_policy(parts.policy),
+                    state=dict(learner=parts.learner, actor=parts.policy),
+                    steps_per_act=config.t_max, close=close,
+                    report=lambda: {'num_workers': config.num_workers})

@@ -4,8 +4,10 @@ from typing import Dict, NamedTuple, Sequence, Tuple
 
 import tensorflow as tf
 
+from agents.a2c import learner as a2c_learner
 from agents.a3c import config as config_lib
 from agents.common import distribute
+from agents.common import learning
 import losses
 
 
@@ -27,6 +29,7 @@ class Segment(NamedTuple):
       for a segment cut by t_max (or the budget), V(final observation) after a time limit;
       unused after a termination (R = 0).
     length: scalar int32, the number of real steps (1 <= length <= T).
+    start_update: scalar int64, the global update count when the local copy was synced.
   """
   observation: tf.Tensor
   action: tf.Tensor
@@ -37,6 +40,7 @@ class Segment(NamedTuple):
   value: tf.Tensor
   bootstrap_value: tf.Tensor
   length: tf.Tensor
+  start_update: tf.Tensor
 
 
 def segment_returns(segment: Segment, discount: float) -> tf.Tensor:
@@ -81,28 +85,36 @@ class A3CLearner(tf.Module):
   parameters from before and after another worker's update. Each single variable update is
   atomic (TF locks a resource variable for one assign).
 
+  The shared optimizer (`config.optimizer`, one set of statistics for every worker) is the
+  learner's; with `anneal_learning_rate` its learning rate decays linearly to 0 as the global
+  env-step count approaches `horizon`.
+
   Args:
     network: the global `ActorCritic` (theta and theta_v).
-    optimizer: the shared Keras optimizer (its statistics are shared by every worker).
     config: the `A3CConfig`.
     strategy: the `tf.distribute.Strategy`; A3C's workers are threads of one process, so only
       the default strategy is supported.
+    horizon: env steps over which the learning rate anneals.
 
   Raises:
-    ValueError: naming --strategy for any other strategy.
+    ConfigError: naming `RunSettings.strategy` for any other strategy.
   """
 
-  def __init__(self, network, optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.A3CConfig, strategy: tf.distribute.Strategy):
+  def __init__(self, network, config: config_lib.A3CConfig, strategy: tf.distribute.Strategy,
+               horizon: int = 1):
     super().__init__(name='a3c_learner')
-    if not distribute.is_default_strategy(strategy):
-      raise ValueError('--strategy: A3C runs its workers as threads of one process and '
-                       'supports only --strategy=default')
+    distribute.require_default_strategy(strategy, 'A3C',
+                                        'its workers are threads of one process')
     self._network = network
-    self._optimizer = optimizer
     self._config = config
+    self._horizon = int(horizon)
     self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
     self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+    self._optimizer = learning.make_optimizer(
+        config.optimizer,
+        learning.learning_rate(config.learning_rate, config.anneal_learning_rate,
+                               lambda: learning.progress(self.env_steps, self._horizon)),
+        epsilon=config.optimizer_epsilon, rmsprop_decay=config.rmsprop_decay)
     self._optimizer.build(network.trainable_variables)
 
   @property
@@ -133,12 +145,9 @@ class A3CLearner(tf.Module):
     with tf.GradientTape() as tape:
       distribution, value = local_network(observation)
       advantage = returns - value
-      policy = losses.policy_gradient.policy_gradient_loss(distribution.log_prob(action),
-                                                           advantage)
-      critic = losses.value.value_loss(value, returns)
-      entropy = losses.policy_gradient.entropy_loss(distribution.entropy())
-      loss = total(policy.loss + config.value_coef * critic.loss
-                   + config.entropy_coef * entropy.loss)
+      per_example, policy, critic, entropy = a2c_learner.actor_critic_loss(
+          distribution, value, action, advantage, returns, config)
+      loss = total(per_example)
     gradients = tape.gradient(loss, variables)
     metrics = {
         'loss': loss,
@@ -149,25 +158,18 @@ class A3CLearner(tf.Module):
     }
     return gradients, metrics
 
-  def apply(self, gradients: Sequence[tf.Tensor], env_steps: tf.Tensor,
-            progress: tf.Tensor) -> Dict[str, tf.Tensor]:
+  def apply(self, gradients: Sequence[tf.Tensor], env_steps: tf.Tensor) -> Dict[str, tf.Tensor]:
     """Applies a worker's gradient to the global variables (graph code, no lock).
 
     Args:
       gradients: d L / d theta', in the order of `network.trainable_variables`.
       env_steps: the segment's environment steps, added to the global step counter.
-      progress: fraction of the run done, in [0, 1]; drives linear annealing.
 
     Returns:
-      grad_norm (before clipping), learning_rate, and update: the global update counter after
-      this update (1 for the run's first).
+      grad_norm (before clipping), learning_rate (the one applied), and update: the global
+      update counter after this update (1 for the run's first).
     """
     config = self._config
-    learning_rate = config.learning_rate * (
-        1.0 - progress if config.anneal_learning_rate else 1.0)
-    # Several workers may set it between another's assign and apply; they differ by the
-    # progress of a few segments.
-    self._optimizer.learning_rate.assign(learning_rate)
     grad_norm = tf.linalg.global_norm(gradients)
     if config.max_grad_norm > 0:
       gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm, use_norm=grad_norm)
@@ -178,5 +180,37 @@ class A3CLearner(tf.Module):
     with tf.control_dependencies([v.read_value() for v in variables]):
       self.env_steps.assign_add(tf.cast(env_steps, tf.int64))
       update = self.num_updates.assign_add(1)
-    return {'grad_norm': grad_norm, 'learning_rate': tf.convert_to_tensor(learning_rate),
-            'update': update}
+    return {'grad_norm': grad_norm,
+            'learning_rate': tf.identity(self._optimizer.learning_rate), 'update': update}
+
+
+class A3CWorkerLearner(tf.Module):
+  """The learning half of one A3C actor-learner thread: the segment's gradient w.r.t. the
+  worker's local parameters theta' (synced when the segment started), applied to the global
+  theta by the shared `A3CLearner` (one compiled call, no lock).
+
+  Args:
+    learner: the shared `A3CLearner`.
+    local_network: the worker's `ActorCritic` (the one its `SegmentActor` acts with).
+  """
+
+  def __init__(self, learner: A3CLearner, local_network):
+    super().__init__(name='a3c_worker_learner')
+    self._learner = learner
+    self._network = local_network
+    self._step = tf.function(self._step_graph, autograph=False,
+                             jit_compile=learner.config.jit_compile)
+
+  def step(self, segment: Segment) -> Dict[str, tf.Tensor]:
+    """Applies the segment's gradient; returns loss, policy_loss, value_loss, entropy,
+    advantage, grad_norm, learning_rate, segment_length and staleness (updates by other
+    workers between this segment's sync and its update)."""
+    return self._step(segment)
+
+  def _step_graph(self, segment: Segment) -> Dict[str, tf.Tensor]:
+    gradients, metrics = self._learner.loss_and_gradients(self._network, segment)
+    metrics.update(self._learner.apply(gradients, segment.length))
+    update = metrics.pop('update')
+    metrics['staleness'] = tf.cast(update - segment.start_update - 1, tf.float32)
+    metrics['segment_length'] = tf.cast(segment.length, tf.float32)
+    return metrics

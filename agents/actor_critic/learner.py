@@ -1,12 +1,13 @@
 """One-step actor-critic learner: one compiled update per environment step (TD(0) critic)."""
 
-from typing import Dict, NamedTuple, Tuple
+from typing import Dict, NamedTuple
 
 from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
 from agents.actor_critic import config as config_lib
+from agents.common import learning
 import losses
 
 
@@ -20,7 +21,8 @@ class Transition(NamedTuple):
     next_observation: S', the real next observation (the final one where an episode ended,
       not the first of the next episode).
     terminated: 1.0 where S' is terminal (v(S') = 0).
-    truncated: 1.0 where a time limit cut the episode at S' (v(S') is kept; I is reset).
+    truncated: 1.0 where a time limit cut the episode at S' (v(S') is kept).
+    discount_weight: I = gamma^t of each environment's episode at S (the actor keeps it).
   """
   observation: tf.Tensor
   action: tf.Tensor
@@ -28,6 +30,7 @@ class Transition(NamedTuple):
   next_observation: tf.Tensor
   terminated: tf.Tensor
   truncated: tf.Tensor
+  discount_weight: tf.Tensor
 
 
 class ActorCriticLearner(tf.Module):
@@ -40,37 +43,32 @@ class ActorCriticLearner(tf.Module):
     L_w     = (1/B) sum_b 0.5 (stop_grad(R_b + gamma_b v(S'_b)) - v(S_b))^2
               -> grad = -(1/B) sum_b delta_b grad v(S_b)
     L_theta = (1/B) sum_b -I_b stop_grad(delta_b) ln pi(A_b|S_b) - c_e H(pi(.|S_b))
-    I_b     <- gamma I_b, or 1 where the episode ended,
+    I_b     = gamma^t of environment b's episode (the actor's `discount_weight`),
 
   so with SGD the steps are exactly the book's w += alpha^w delta grad v and
   theta += alpha^theta I delta grad ln pi. delta uses the parameters before either step.
 
   Args:
     network: an `ActorCritic` with separate torsos.
-    actor: the `ActorCriticPolicy` that acts with `network` (samples the next action).
-    actor_optimizer: optimizer of the policy variables (alpha^theta).
-    critic_optimizer: optimizer of the value variables (alpha^w).
-    config: the `ActorCriticConfig`.
+    config: the `ActorCriticConfig` (its optimizer and step sizes alpha^theta, alpha^w make
+      the learner's two optimizers).
     observation_spec: fixes the compiled signature.
     action_spec: idem.
   """
 
-  def __init__(self, network, actor, actor_optimizer: tf.keras.optimizers.Optimizer,
-               critic_optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.ActorCriticConfig, observation_spec: specs.Array,
-               action_spec: specs.Array):
+  def __init__(self, network, config: config_lib.ActorCriticConfig,
+               observation_spec: specs.Array, action_spec: specs.Array):
     super().__init__(name='actor_critic_learner')
     if network.shared_torso:
       raise ValueError('ActorCriticLearner: the actor and the critic must be separate networks')
     self._network = network
-    self._actor = actor
-    self._actor_optimizer = actor_optimizer
-    self._critic_optimizer = critic_optimizer
+    self._actor_optimizer = learning.make_optimizer(config.optimizer,
+                                                    config.actor_learning_rate)
+    self._critic_optimizer = learning.make_optimizer(config.optimizer,
+                                                     config.critic_learning_rate)
     self._config = config
     b = config.num_envs
     self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
-    # I of each environment's current episode (gamma^t).
-    self.discount_weight = tf.Variable(tf.ones([b]), trainable=False, name='discount_weight')
     self._actor_optimizer.build(network.policy_variables)
     self._critic_optimizer.build(network.value_variables)
     obs = tf.TensorSpec((b,) + tuple(observation_spec.shape),
@@ -80,20 +78,13 @@ class ActorCriticLearner(tf.Module):
         observation=obs,
         action=tf.TensorSpec((b,) + tuple(action_spec.shape),
                              tf.as_dtype(np.dtype(action_spec.dtype))),
-        reward=vec, next_observation=obs, terminated=vec, truncated=vec)
-    # Without AutoGraph: tracing does not convert every function it reaches (faster).
+        reward=vec, next_observation=obs, terminated=vec, truncated=vec, discount_weight=vec)
+    # Without AutoGraph: tracing does not convert every function it reaches (faster); one call
+    # per environment step, so XLA fuses its few hundred small ops.
     self._update = tf.function(self._update_graph, input_signature=[signature],
-                               autograph=False)
-    # One call per environment step: XLA fuses its few hundred small ops.
-    self._update_and_act = tf.function(self._update_and_act_graph,
-                                       input_signature=[signature, obs], autograph=False,
-                                       jit_compile=config.jit_compile)
+                               autograph=False, jit_compile=config.jit_compile)
 
-  def reset_episodes(self) -> None:
-    """Sets I = 1: every environment starts a new episode."""
-    self.discount_weight.assign(tf.ones_like(self.discount_weight))
-
-  def update(self, transition: Transition) -> Dict[str, tf.Tensor]:
+  def step(self, transition: Transition) -> Dict[str, tf.Tensor]:
     """One update of the critic and the actor from one transition per environment.
 
     Returns:
@@ -102,29 +93,13 @@ class ActorCriticLearner(tf.Module):
     """
     return self._update(Transition(*[tf.convert_to_tensor(x) for x in transition]))
 
-  def update_and_act(self, transition: Transition, observation
-                     ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
-    """`update(transition)`, then samples actions for `observation` with the new policy.
-
-    One compiled call per environment step: `observation` is where the environments are now
-    (S', or the first observation of a new episode where one ended).
-    """
-    return self._update_and_act(Transition(*[tf.convert_to_tensor(x) for x in transition]),
-                                tf.convert_to_tensor(observation))
-
-  def _update_and_act_graph(self, transition: Transition, observation: tf.Tensor):
-    metrics = self._update_graph(transition)
-    with tf.control_dependencies(list(metrics.values())):
-      action = self._actor.step(observation)[0]
-    return metrics, action
-
   def _update_graph(self, transition: Transition) -> Dict[str, tf.Tensor]:
     config = self._config
     b = config.num_envs
     mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=b)
     discounts = config.discount * (1.0 - transition.terminated)
     next_value = self._network.value(transition.next_observation)
-    weight = self.discount_weight.read_value() if config.discount_weighting else tf.ones([b])
+    weight = transition.discount_weight if config.discount_weighting else tf.ones([b])
     with tf.GradientTape(persistent=True) as tape:
       distribution, value = self._network(transition.observation)
       # [1, B] sequences of one step: delta = R + gamma_t v(S') - v(S).
@@ -143,9 +118,6 @@ class ActorCriticLearner(tf.Module):
     del tape
     self._actor_optimizer.apply_gradients(zip(actor_gradients, actor_variables))
     self._critic_optimizer.apply_gradients(zip(critic_gradients, critic_variables))
-    ended = tf.maximum(transition.terminated, transition.truncated)
-    self.discount_weight.assign(
-        (1.0 - ended) * config.discount * self.discount_weight + ended)
     self.num_updates.assign_add(1)
     return {
         'td_error': tf.reduce_mean(delta),

@@ -1,124 +1,68 @@
-"""The training run of an off-policy agent on Reverb replay: act, insert, sample, update.
+"""The off-policy agents' runtime pieces on Reverb: the replay connection, the actor that feeds
+it, and the assembly of an agent (DDPG, TD3, SAC).
 
-One process runs the loop below; the replay table lives in an in-process Reverb server
-(default) or in another process (`--replay_address=host:port`, see launchers/replay_server.py):
+    ReplayActor.act: a_t = uniform random while t < learning_starts, else policy.select(o_t);
+      one environment step; the N-step writer inserts (o, a, R, d, o') into the table
+    OffPolicyLearner.step: after learning_starts, `updates_per_step` per env step, each one
+      compiled update on the next batch of the table's `tf.data` dataset (with prioritized
+      replay, the batch's new priorities are then written back to the table)
 
-    for every env step:
-      a_t = uniform random while t < learning_starts, else actor.select(o_t) (compiled)
-      step the environment; the N-step writer inserts (o, a, R, d, o') into the table
-      after learning_starts: `updates_per_step` learner steps, each one compiled function that
-        samples a batch from the table's `tf.data` dataset and updates every network (with
-        prioritized replay, the batch's new priorities are then written back to the table)
-
-The table's rate limiter states the replay ratio: `batch_size * updates_per_step` samples per
-insert, sampling starts at `learning_starts` items. Checkpoints hold the networks, optimizers,
-counters and RNGs (`tf.train.CheckpointManager`) and, next to them, a Reverb checkpoint of the
+The table lives in an in-process Reverb server (default) or in another process
+(`--replay_address=host:port`, see launchers/replay_server.py). Its rate limiter states the
+replay ratio: `batch_size * updates_per_step` samples per insert, sampling starts at
+`learning_starts` items. Every checkpoint of the run is followed by a Reverb checkpoint of the
 table, so re-running the same command resumes with its replay.
 """
 
-import dataclasses
 import glob
 import os
 import shutil
-import time
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import dm_env
 import numpy as np
 import reverb
 import tensorflow as tf
 
-from agents.common import checkpointing
 from agents.common import config as config_lib
+from agents.common import core
 from agents.common import distribute
-from agents.common import logger as logger_lib
-from agents.common import on_policy
+from agents.common import environments as environments_lib
 from agents.common import replay as replay_lib
 
 
-@dataclasses.dataclass(frozen=True)
-class OffPolicyConfig:
-  """Replay and training-loop settings shared by the off-policy agents (DDPG, TD3, SAC).
+class Replay:
+  """A connection to the replay table, and the in-process server if there is one.
 
-  Attributes:
-    replay_size: transitions the replay table holds (the oldest are removed first).
-    batch_size: transitions per gradient update (global, over all replicas).
-    learning_starts: env steps taken with uniformly random actions before the first update;
-      also the table's minimum size for sampling.
-    updates_per_step: gradient updates per environment step; the table's rate limiter keeps
-      batch_size * updates_per_step samples per insert.
-    n_step: N of the N-step transitions written to replay (1: one-step TD targets).
-    discount: gamma.
-    jit_compile: compile the learner step and action selection with XLA (the learner step is a
-      plain graph under a distribution strategy). Off by default: on CPU, XLA's matmuls are
-      slower than the oneDNN kernels of a plain graph (benchmarks/off_policy_speed.py).
-    prioritized_replay: sample transitions in proportion to p_i^alpha, p_i = |TD error| + eps
-      (Schaul et al. 2016, arXiv:1511.05952, eq. 1); new transitions get the largest priority
-      set so far; the critic losses are weighted by the importance weights (eq. 2, normalized
-      by the batch maximum).
-    priority_exponent: alpha of prioritized replay (0: uniform).
-    importance_exponent: beta of the importance weights, kept constant (the paper anneals it
-      towards 1; 0: no correction, 1: full correction).
-    priority_epsilon: eps added to |TD error| so that no transition stops being sampled.
-  """
-  replay_size: int = 1_000_000
-  batch_size: int = 256
-  learning_starts: int = 10_000
-  updates_per_step: int = 1
-  n_step: int = 1
-  discount: float = 0.99
-  jit_compile: bool = False
-  prioritized_replay: bool = False
-  priority_exponent: float = 0.6
-  importance_exponent: float = 0.4
-  priority_epsilon: float = 1e-6
-
-  def __post_init__(self):
-    config_lib.check_positive(self, 'replay_size', 'batch_size', 'learning_starts',
-                              'updates_per_step', 'n_step', 'priority_epsilon')
-    config_lib.check_in_range(self, 'discount', 0.0, 1.0)
-    config_lib.check_non_negative(self, 'priority_exponent')
-    config_lib.check_in_range(self, 'importance_exponent', 0.0, 1.0)
-    if self.learning_starts > self.replay_size:
-      raise config_lib.ConfigError('learning_starts', self.learning_starts,
-                                   f'must be <= --replay_size={self.replay_size}')
-
-  @property
-  def samples_per_insert(self) -> float:
-    """The replay ratio the table's rate limiter keeps."""
-    return float(self.batch_size * self.updates_per_step)
-
-
-class OffPolicyAgent(NamedTuple):
-  """What the run needs from an agent's builder.
-
-  Attributes:
-    actor: has `select(observations [1, ...]) -> actions [1, A]` (exploration included),
-      `mode(observations [N, ...]) -> actions [N, A]` (the deterministic policy) and `reset()`
-      (called at every episode start, e.g. for Ornstein-Uhlenbeck noise).
-    learner: has `step(iterator) -> dict of scalar tensors` (one update from the next batch)
-      and `num_updates` (a scalar variable).
-    trackables: everything to checkpoint, by name.
-  """
-  actor: Any
-  learner: Any
-  trackables: Dict[str, Any]
-
-
-class Replay(NamedTuple):
-  """A connection to the replay table.
-
-  Attributes:
+  Args:
     client: the `reverb.Client`.
     address: 'host:port' of the server.
     server: the in-process server, or None when the table is served by another process.
     packed: whether items are `replay.pack_transition` vectors (see
       `replay.packed_transition_signature`).
   """
-  client: reverb.Client
-  address: str
-  server: Optional[reverb.Server]
-  packed: bool = False
+
+  def __init__(self, client: reverb.Client, address: str, server: Optional[reverb.Server],
+               packed: bool = False):
+    self.client = client
+    self.address = address
+    self.server = server
+    self.packed = packed
+
+  def size(self) -> int:
+    """Items in the table now."""
+    return int(self.client.server_info()[replay_lib.DEFAULT_TABLE].current_size)
+
+  def update_priorities(self, keys, priorities) -> None:
+    """Sets the priorities of the sampled items `keys` ([B] uint64)."""
+    replay_lib.update_priorities(self.client, replay_lib.DEFAULT_TABLE, keys, priorities)
+
+  def close(self) -> None:
+    """Stops an in-process server. Call it before dropping a dataset iterator of the table: a
+    sampler waiting on the rate limiter would keep the iterator's destructor waiting."""
+    if self.server is not None:
+      self.server.stop()
+      self.server = None
 
 
 def table_signature(observation_spec, action_spec) -> Tuple[Any, bool]:
@@ -134,14 +78,14 @@ def replay_directory(logdir: str) -> str:
   return os.path.join(logdir, 'replay')
 
 
-def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: str,
+def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spec, logdir: str,
                 address: Optional[str] = None) -> Replay:
   """Starts an in-process table (restored from `logdir/replay` if there is a checkpoint), or
   connects to `address` and checks that it serves a compatible table.
 
   Raises:
-    ValueError: naming --replay_address if the remote server cannot be reached or its table's
-      signature does not match the environment, naming --prioritized_replay if its sampler is
+    ConfigError: naming `replay_address` if the remote server cannot be reached or its table's
+      signature does not match the environment, naming `prioritized_replay` if its sampler is
       not the one the config asks for.
   """
   signature, packed = table_signature(observation_spec, action_spec)
@@ -159,13 +103,13 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
     address = f'localhost:{server.port}'
     return Replay(reverb.Client(address), address, server, packed)
   client = reverb.Client(address)
+  refuse = lambda why: config_lib.ConfigError('RunSettings', 'replay_address', why, address)
   try:
     info = client.server_info(timeout=10)
   except Exception as error:  # pylint: disable=broad-except
-    raise ValueError(f'--replay_address={address!r}: no Reverb server answered ({error})')
+    raise refuse(f'no Reverb server answered ({error})') from None
   if replay_lib.DEFAULT_TABLE not in info:
-    raise ValueError(f'--replay_address={address!r}: the server has no table '
-                     f'{replay_lib.DEFAULT_TABLE!r} (tables: {sorted(info)})')
+    raise refuse(f'the server has no table {replay_lib.DEFAULT_TABLE!r} (tables: {sorted(info)})')
   served = info[replay_lib.DEFAULT_TABLE].signature
   try:
     compatible = served is not None and all(tf.nest.flatten(tf.nest.map_structure(
@@ -173,14 +117,14 @@ def make_replay(config: OffPolicyConfig, observation_spec, action_spec, logdir: 
   except (TypeError, ValueError):  # Another structure.
     compatible = False
   if not compatible:
-    raise ValueError(f'--replay_address={address!r}: the table does not hold transitions of '
-                     'this environment (start launchers/replay_server.py with the same --env)')
+    raise refuse('the table does not hold transitions of this environment (serve a table '
+                 'made for the same environment)')
   served_prioritized = info[replay_lib.DEFAULT_TABLE].sampler_options.HasField('prioritized')
   if served_prioritized != config.prioritized_replay:
-    raise ValueError(f'--prioritized_replay={str(config.prioritized_replay).lower()}: the table at '
-                     f'--replay_address={address!r} samples '
-                     f"{'by priority' if served_prioritized else 'uniformly'} (start "
-                     'launchers/replay_server.py with the matching --prioritized)')
+    raise config_lib.ConfigError(
+        config, 'prioritized_replay', f'the table at {address!r} samples '
+        f"{'by priority' if served_prioritized else 'uniformly'} (serve a table with the "
+        'matching sampler)')
   return Replay(client, address, None, packed)
 
 
@@ -195,14 +139,7 @@ def save_replay(replay: Replay) -> Optional[str]:
   return path
 
 
-def check_budget(settings: on_policy.RunSettings, config: OffPolicyConfig) -> None:
-  """Raises ValueError naming --num_steps if the run would end before its first update."""
-  if settings.num_steps <= config.learning_starts:
-    raise ValueError(f'--num_steps={settings.num_steps}: must exceed '
-                     f'--learning_starts={config.learning_starts} (no update would run)')
-
-
-def make_iterator(replay: Replay, config: OffPolicyConfig, strategy: tf.distribute.Strategy,
+def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig, strategy: tf.distribute.Strategy,
                   observation_spec, action_spec):
   """An iterator of batches of `Transition`s (per-replica under a distribution strategy).
 
@@ -235,153 +172,126 @@ def make_iterator(replay: Replay, config: OffPolicyConfig, strategy: tf.distribu
   return iter(dataset)
 
 
-def run(settings: on_policy.RunSettings, env: dm_env.Environment, agent: OffPolicyAgent,
-        config: OffPolicyConfig, replay: Replay, strategy: tf.distribute.Strategy,
-        start_time: Optional[float] = None) -> Dict[str, Any]:
-  """Trains for `settings.num_steps` env steps, resuming from `logdir` if it can.
+class ReplayActor(core.Actor):
+  """Acts in one environment and writes N-step transitions into the replay table.
 
-  Ctrl-C (KeyboardInterrupt) saves a checkpoint (and the replay) before it propagates. An
-  in-process server is stopped before this returns: a dataset sampler waiting on the rate
-  limiter would otherwise keep the iterator's destructor waiting forever.
+  The first `learning_starts` steps of a run take uniformly random actions (drawn from a
+  NumPy generator seeded with the seed and the step count, so a resumed run draws new ones);
+  later steps take `policy.select(o_t)` (exploration included). Every `act` is one
+  environment step; the writer inserts each transition as soon as its N-step return is known.
 
   Args:
-    settings: the run's shared settings.
-    env: the training environment (dm_env; continuous actions).
-    agent: the agent's actor, learner and trackables.
-    config: the agent's config (its `OffPolicyConfig` fields drive the loop).
-    replay: the table (see `make_replay`).
-    strategy: the strategy the learner's variables live under.
-    start_time: `time.time()` when the launcher started building the run.
-
-  Returns:
-    The final evaluation record (also written to `logdir/evaluation.json`), with the number
-    of gradient updates, the updates per second of the training phase and the number of
-    transitions in the table.
+    env: the training environment (dm_env; bounded continuous actions; closed by `close`).
+    policy: has `select(obs [1, ...]) -> actions [1, A]` and `reset()` (at every episode start,
+      e.g. for Ornstein-Uhlenbeck noise).
+    writer: a `replay.NStepTransitionWriter` into the table.
+    learning_starts: the random steps.
+    seed: seeds the random actions.
   """
-  # The dataset iterator is kept here, outside `_run`'s frame, so that the in-process server
-  # can be stopped before the iterator is deleted.
-  keep = {}
-  try:
-    return _run(settings, env, agent, config, replay, strategy, start_time, keep)
-  finally:
-    if replay.server is not None:
-      replay.server.stop()
-    keep.clear()
+
+  def __init__(self, env: dm_env.Environment, policy, writer: replay_lib.NStepTransitionWriter,
+               learning_starts: int, seed: int):
+    self._env = env
+    self._policy = policy
+    self._writer = writer
+    self._learning_starts = learning_starts
+    self._seed = seed
+    spec = env.action_spec()
+    self._dtype = spec.dtype
+    self._low = np.broadcast_to(spec.minimum, spec.shape).astype(spec.dtype)
+    self._high = np.broadcast_to(spec.maximum, spec.shape).astype(spec.dtype)
+    self._step = 0
+    self._rng = np.random.default_rng([seed, 0])
+    self._timestep = None
+    self._episode_return, self._episode_length = 0.0, 0
+
+  def reset(self, env_steps: int = 0) -> None:
+    """Starts a new episode at step `env_steps` of the run."""
+    self._step = env_steps
+    self._rng = np.random.default_rng([self._seed, env_steps])
+    self._new_episode()
+
+  def _new_episode(self) -> None:
+    self._timestep = self._env.reset()
+    self._writer.observe_first(self._timestep)
+    self._policy.reset()
+    self._episode_return, self._episode_length = 0.0, 0
+
+  def act(self, max_steps: int) -> core.Acted:
+    """One environment step."""
+    del max_steps  # Always >= 1.
+    if self._step < self._learning_starts:
+      action = self._rng.uniform(self._low, self._high).astype(self._dtype)
+    else:
+      action = self._policy.select(self._timestep.observation[None]).numpy()[0]
+    self._timestep = self._env.step(action)
+    self._writer.observe(action, self._timestep)
+    self._step += 1
+    self._episode_return += float(self._timestep.reward)
+    self._episode_length += 1
+    if not self._timestep.last():
+      return core.Acted(None, 1)
+    finished = core.Acted(None, 1, [self._episode_return], [self._episode_length])
+    self._new_episode()
+    return finished
+
+  def close(self) -> None:
+    """Closes the writer (an unfinished episode's last transitions are dropped) and the env."""
+    self._writer.close()
+    self._env.close()
 
 
-def _run(settings, env, agent, config, replay, strategy, start_time, keep):
-  """The body of `run`; `keep['iterator']` holds the dataset iterator once it exists."""
-  start = time.time() if start_time is None else start_time
-  env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
-  checkpointer = checkpointing.Checkpointer(settings.logdir, env_steps=env_steps,
-                                            **agent.trackables)
-  restored = checkpointer.restore()
-  step = int(env_steps.numpy())
-  log = logger_lib.Logger(settings.logdir, settings.num_steps,
-                          name=f'{settings.agent} {settings.env_id}', initial_step=step)
-  if restored:
-    log.truncate(step)
-    size = replay.client.server_info()[replay_lib.DEFAULT_TABLE].current_size
-    print(f'Resumed from {restored} at {step:,} env steps ({size:,} transitions in replay).',
-          flush=True)
+def check_continuous(spec: core.EnvironmentSpec, agent: str) -> None:
+  """Raises ConfigError naming `RunSettings.env_id` unless the actions are a bounded vector."""
+  action = spec.action
+  if (not isinstance(action, dm_env.specs.BoundedArray) or
+      isinstance(action, dm_env.specs.DiscreteArray) or len(action.shape) != 1):
+    raise config_lib.ConfigError('RunSettings', 'env_id', f'{agent} needs a continuous (Box) '
+                                 f'action space, got {action!r}', value='')
 
-  action_spec = env.action_spec()
-  low = np.broadcast_to(action_spec.minimum, action_spec.shape).astype(action_spec.dtype)
-  high = np.broadcast_to(action_spec.maximum, action_spec.shape).astype(action_spec.dtype)
-  # A resumed run draws warm-up actions it has not drawn before.
-  rng = np.random.default_rng([settings.seed, step])
+
+def check_strategy(config: config_lib.OffPolicyConfig, strategy: tf.distribute.Strategy) -> None:
+  """Raises ConfigError for a multi-worker strategy (one learner) or a batch that does not
+  split evenly over the replicas."""
+  if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    raise config_lib.ConfigError(
+        'RunSettings', 'strategy', 'the off-policy agents train one learner; use default, '
+        'one_device, mirrored or tpu', 'multi_worker')
+  if config.batch_size % strategy.num_replicas_in_sync:
+    raise config_lib.ConfigError(
+        config, 'batch_size',
+        f'must split evenly across the {strategy.num_replicas_in_sync} replicas')
+
+
+def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, policy,
+               learner) -> core.Agent:
+  """The agent of an off-policy learner: the replay table (in-process, restored from the
+  logdir, or at `context.replay_address`), a `ReplayActor` that acts with `policy` and feeds
+  it, and `learner` connected to it. `learner` and `policy` hold every variable to
+  checkpoint; the table is checkpointed after every checkpoint of the run."""
+  spec = context.spec
+  replay = make_replay(config, spec.observation, spec.action, context.logdir,
+                       context.replay_address)
   priority = 1.0
   if config.prioritized_replay:
-    priority = lambda transition: float(agent.learner.max_priority.numpy())
+    priority = lambda transition: float(learner.max_priority.numpy())
   writer = replay_lib.NStepTransitionWriter(replay.client, replay_lib.DEFAULT_TABLE,
                                             config.n_step, config.discount, priority=priority,
                                             packed=replay.packed)
-  iterator = None
+  env = environments_lib.make_environment(context.env_id, seed=context.env_seed)
+  actor = ReplayActor(env, policy, writer, config.learning_starts, context.env_seed)
+  learner.connect(
+      lambda: make_iterator(replay, config, context.strategy, spec.observation, spec.action),
+      replay.update_priorities)
 
-  returns: List[float] = []
-  lengths: List[int] = []
-  episode_return, episode_length = 0.0, 0
-  first_update_s = None
-  train_start = None  # (time, updates) when the first update ran in this process.
-  next_log = on_policy.next_multiple(step, settings.log_every)
-  next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
-  next_eval = on_policy.next_multiple(step, settings.eval_every or settings.num_steps)
-  metrics: Dict[str, tf.Tensor] = {}
-  policy = lambda observation: agent.actor.mode(observation).numpy()
+  def close():
+    actor.close()
+    replay.close()  # Before the learner drops its iterator (see `Replay.close`).
+    learner.disconnect()
 
-  def save() -> str:
-    env_steps.assign(step)
-    path = checkpointer.save(step)
-    save_replay(replay)
-    return path
-
-  timestep = env.reset()
-  writer.observe_first(timestep)
-  agent.actor.reset()
-  try:
-    while step < settings.num_steps:
-      if step < config.learning_starts:
-        action = rng.uniform(low, high).astype(action_spec.dtype)
-      else:
-        action = agent.actor.select(timestep.observation[None]).numpy()[0]
-      timestep = env.step(action)
-      writer.observe(action, timestep)
-      episode_return += float(timestep.reward)
-      episode_length += 1
-      step += 1
-      if timestep.last():
-        returns.append(episode_return)
-        lengths.append(episode_length)
-        episode_return, episode_length = 0.0, 0
-        timestep = env.reset()
-        writer.observe_first(timestep)
-        agent.actor.reset()
-
-      if step >= config.learning_starts:
-        if iterator is None:
-          iterator = make_iterator(replay, config, strategy, env.observation_spec(), action_spec)
-          keep['iterator'] = iterator
-        for _ in range(config.updates_per_step):
-          metrics = agent.learner.step(iterator)
-          if config.prioritized_replay:
-            replay_lib.update_priorities(replay.client, replay_lib.DEFAULT_TABLE,
-                                         metrics.pop('key').numpy(),
-                                         metrics.pop('priority').numpy())
-        if train_start is None:
-          train_start = (time.time(), int(agent.learner.num_updates.numpy()))
-          first_update_s = time.time() - start
-
-      if step >= next_eval and settings.eval_every and step < settings.num_steps:
-        result = on_policy.evaluate(policy, settings)
-        log.write(step, {'eval_return': result.mean_return})
-        next_eval = on_policy.next_multiple(step, settings.eval_every)
-      if step >= next_log or step >= settings.num_steps:
-        row = {k: float(v) for k, v in metrics.items()}
-        row['episode_return'] = float(np.mean(returns)) if returns else float('nan')
-        row['episode_length'] = float(np.mean(lengths)) if lengths else float('nan')
-        log.write(step, row)
-        returns, lengths = [], []
-        next_log = on_policy.next_multiple(step, settings.log_every)
-      if step >= next_checkpoint and step < settings.num_steps:
-        save()
-        next_checkpoint = on_policy.next_multiple(step, settings.checkpoint_every)
-  except KeyboardInterrupt:
-    path = save()
-    log.close()
-    writer.close()
-    print(f'\nInterrupted: saved {path} at {step:,} env steps; rerun the same command to '
-          'resume.', flush=True)
-    raise
-  train_time_s = time.time() - start
-  num_updates = int(agent.learner.num_updates.numpy())
-  updates_per_s = None
-  if train_start is not None and time.time() > train_start[0]:
-    updates_per_s = (num_updates - train_start[1]) / (time.time() - train_start[0])
-  env_steps.assign(step)
-  save_replay(replay)
-  writer.close()
-  replay_items = replay.client.server_info()[replay_lib.DEFAULT_TABLE].current_size
-  return on_policy.finish(settings, checkpointer, log, policy, step=step, start=start,
-                          train_time_s=train_time_s, first_iteration_s=first_update_s,
-                          restored=restored, updates=num_updates, updates_per_s=updates_per_s,
-                          replay_items=replay_items)
+  return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
+                    state=dict(learner=learner, actor=policy),
+                    learning_starts=config.learning_starts,
+                    learner_steps_per_act=config.updates_per_step,
+                    after_checkpoint=lambda: save_replay(replay),
+                    report=lambda: {'replay_items': replay.size()}, close=close)

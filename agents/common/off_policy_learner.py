@@ -10,22 +10,28 @@ A subclass writes up to three functions:
   - `_update_targets()`: the soft target updates (and anything else that must be written once,
     not per replica), run in cross-replica context after the training functions.
 
-`step(iterator)` then is one `tf.function`: the next batch, the training functions under
+`step_from(iterator)` then is one `tf.function`: the next batch, the training functions under
 `strategy.run`, the metrics averaged over replicas, `_update_targets()` and `num_updates += 1`.
 The delay is decided outside `strategy.run` (a replica function may not hold a gradient
 all-reduce inside a conditional). Without a distribution strategy the whole update (everything
 but reading the batch) is one XLA program when `jit_compile` is set.
 
-With prioritized replay the step also returns the sampled items' keys and new priorities
-(`key`, `priority`: [global batch], gathered over replicas) for the training loop to write
-back, and keeps the largest priority so far in `max_priority`.
+With prioritized replay that function also returns the sampled items' keys and new
+priorities (`key`, `priority`: [global batch], gathered over replicas) and keeps the largest
+priority so far in `max_priority`.
+
+`step(experience)`, the learner interface the training loop calls, samples the table the
+learner was `connect`ed to (the actor's `experience` is None: it wrote to the table) and writes
+the new priorities back.
 """
 
-from typing import Dict, Sequence
+import types
+from typing import Any, Callable, Dict, Iterator, Sequence
 
 import tensorflow as tf
 
 from agents.common import distribute
+from agents.common import learning
 
 
 def soft_update(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable],
@@ -74,8 +80,35 @@ class OffPolicyLearner(tf.Module):
         self.max_priority = tf.Variable(1.0, trainable=False, name='max_priority')
     update = tf.function(self._update_default, jit_compile=jit_compile, autograph=False)
     self._compiled_update = update
-    self.step = tf.function(self._step, autograph=False)
+    self.step_from = tf.function(self._step, autograph=False)
     self.update = tf.function(self._update_on_batch, autograph=False)
+    # Not checkpointed: the dataset iterator lives outside the module's tracked attributes.
+    self._input = types.SimpleNamespace(make_iterator=None, write_priorities=None,
+                                        iterator=None)
+
+  def connect(self, make_iterator: Callable[[], Iterator[Any]],
+              write_priorities: Callable[[Any, Any], None]) -> None:
+    """Where `step` samples from: `make_iterator()` (called at the first step) gives batches;
+    `write_priorities(keys, priorities)` receives prioritized replay's new priorities."""
+    self._input.make_iterator = make_iterator
+    self._input.write_priorities = write_priorities
+
+  def disconnect(self) -> None:
+    """Drops the dataset iterator (after the replay server it samples has stopped)."""
+    self._input.iterator = None
+
+  def step(self, experience: Any = None) -> Dict[str, tf.Tensor]:
+    """One update from the next batch of the connected table; returns its metrics."""
+    del experience  # The actor wrote it to the table.
+    source = self._input
+    if source.iterator is None:
+      if source.make_iterator is None:
+        raise ValueError(f'{self.name}: connect() the learner to a replay table first')
+      source.iterator = source.make_iterator()
+    metrics = self.step_from(source.iterator)
+    if self._prioritized:
+      source.write_priorities(metrics.pop('key').numpy(), metrics.pop('priority').numpy())
+    return metrics
 
   # To be written by the subclasses.
   def _train(self, transition) -> Dict[str, tf.Tensor]:
@@ -121,12 +154,8 @@ class OffPolicyLearner(tf.Module):
   def apply(self, optimizer: tf.keras.optimizers.Optimizer, tape: tf.GradientTape,
             loss: tf.Tensor, variables: Sequence[tf.Variable]) -> tf.Tensor:
     """Applies d loss / d variables (summed over replicas); returns the global gradient norm."""
-    gradients = tape.gradient(loss, variables)
-    if self._strategy.num_replicas_in_sync > 1:
-      gradients = tf.distribute.get_replica_context().all_reduce(
-          tf.distribute.ReduceOp.SUM, gradients)
-    optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
-    return tf.linalg.global_norm(gradients)
+    return learning.apply_global_gradients(optimizer, tape.gradient(loss, variables), variables,
+                                           self._strategy, max_grad_norm=0.0)
 
   # The step.
   def _delayed(self, run) -> Dict[str, tf.Tensor]:

@@ -23,19 +23,26 @@ class ActorCriticPolicy(tf.Module):
     observation_spec: the environment's observation spec (fixes the compiled signature).
     seed: seeds action sampling.
     observation_normalizer: running statistics applied to observations first, or None.
+    jit_compile: compile `step` with XLA (for actors that call it once per env step).
   """
 
   def __init__(self, network, observation_spec: specs.Array, seed: int,
-               observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
+               observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
+               jit_compile: bool = False):
     super().__init__(name='actor_critic_policy')
     self._network = network
     self._normalizer = observation_normalizer
     self._rng = tf.random.Generator.from_seed(seed)
     signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
                                tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.step = tf.function(self._step, input_signature=signature, autograph=False)
+    self.step = tf.function(self._step, input_signature=signature, autograph=False,
+                            jit_compile=jit_compile)
     self.value = tf.function(self._value, input_signature=signature, autograph=False)
     self.mode = tf.function(self._mode, input_signature=signature, autograph=False)
+
+  def reseed(self, seed: int) -> None:
+    """Restarts action sampling from `seed`."""
+    self._rng.reset_from_seed(seed)
 
   def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
     if self._normalizer is None:

@@ -7,7 +7,7 @@ import tensorflow as tf
 from networks import heads
 
 
-class NoisyDeterministicActor(tf.Module):
+class NoisyDeterministicPolicy(tf.Module):
   """Acts with `clip(mu(s) + half_range * noise, low, high)` (compiled, no optimizer).
 
   `noise` is i.i.d. Gaussian N(0, sigma^2) (TD3, Fujimoto et al. 2018, section 6.1) or an
@@ -31,7 +31,7 @@ class NoisyDeterministicActor(tf.Module):
                seed: int, jit_compile: bool = True):
     super().__init__(name='noisy_deterministic_actor')
     if noise not in ('gaussian', 'ou'):
-      raise ValueError(f"NoisyDeterministicActor: noise={noise!r}, use 'gaussian' or 'ou'")
+      raise ValueError(f"NoisyDeterministicPolicy: noise={noise!r}, use 'gaussian' or 'ou'")
     self._policy = policy
     low, high = heads.action_bounds(action_spec)
     self._low, self._high = tf.constant(low), tf.constant(high)

@@ -2,33 +2,37 @@
 
 from typing import NamedTuple
 
-from dm_env import specs
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import learning
+from agents.common import off_policy
 from agents.ddpg import actor as actor_lib
 from agents.ddpg import config as config_lib
 from agents.ddpg import learner as learner_lib
 from networks import critics
 
 
-class DDPGAgent(NamedTuple):
-  """The parts of a DDPG/TD3 agent."""
+class DDPGComponents(NamedTuple):
+  """The parts of a DDPG/TD3 agent; `learner` and `policy` hold every checkpointed variable."""
   actor_network: critics.DeterministicActor
   critic: tf.keras.layers.Layer
-  actor: actor_lib.NoisyDeterministicActor
+  policy: actor_lib.NoisyDeterministicPolicy
   learner: learner_lib.DeterministicPolicyGradientLearner
 
 
-def make_agent(observation_spec: specs.Array, action_spec: specs.BoundedArray,
-               config: config_lib.DDPGConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> DDPGAgent:
+def make_components(spec: core.EnvironmentSpec, config: config_lib.DDPGConfig,
+                    strategy: tf.distribute.Strategy, seed: int) -> DDPGComponents:
   """Builds DDPG (or TD3, from its config) for an environment; variables live in
   `strategy.scope()`. Target networks start as copies of the online ones (Algorithm 1).
 
   Raises:
-    ValueError: for discrete or unbounded action spaces.
+    ConfigError: for discrete or unbounded action spaces, or a strategy it cannot use.
   """
+  off_policy.check_continuous(spec, 'DDPG')
+  off_policy.check_strategy(config, strategy)
+  observation_spec, action_spec = spec.observation, spec.action
+
   def networks():
     actor = critics.make_deterministic_actor(
         observation_spec, action_spec, config.hidden_sizes, config.activation,
@@ -48,7 +52,13 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.BoundedArray,
   learner = learner_lib.DeterministicPolicyGradientLearner(
       actor_network, critic, target_actor, target_critic, actor_optimizer, critic_optimizer,
       action_spec, config, strategy, seed=seed)
-  actor = actor_lib.NoisyDeterministicActor(
+  policy = actor_lib.NoisyDeterministicPolicy(
       actor_network, observation_spec, action_spec, config.exploration_noise,
       config.exploration_sigma, config.ou_theta, seed=seed, jit_compile=config.jit_compile)
-  return DDPGAgent(actor_network, critic, actor, learner)
+  return DDPGComponents(actor_network, critic, policy, learner)
+
+
+def make_agent(config: config_lib.DDPGConfig, context: core.BuildContext) -> core.Agent:
+  """DDPG (or TD3) for the run in `context`, on a Reverb replay table."""
+  parts = make_components(context.spec, config, context.strategy, context.seed)
+  return off_policy.make_agent(config, context, parts.policy, parts.learner)

@@ -1,55 +1,46 @@
-"""REINFORCE factories: networks, optimizers, actor, learner and the training iteration."""
+"""REINFORCE factories: networks, actor and learner from an environment spec and a config."""
 
 from typing import NamedTuple
 
-from dm_env import specs
 import tensorflow as tf
 
-from agents.common import policies
+from agents.common import core
+from agents.common import distribute
 from agents.common import episodes
-from agents.common import learning
+from agents.common import policies
 from agents.reinforce import config as config_lib
 from agents.reinforce import learner as learner_lib
 from networks import actor_critic
 
 
-class ReinforceAgent(NamedTuple):
-  """The parts of a REINFORCE agent; `learner` and `actor` hold every checkpointed variable."""
+class ReinforceComponents(NamedTuple):
+  """The parts of a REINFORCE agent; `learner` and `policy` hold every checkpointed variable."""
   network: actor_critic.ActorCritic
-  actor: policies.ActorCriticPolicy
+  policy: policies.ActorCriticPolicy
   learner: learner_lib.ReinforceLearner
 
 
-
-def make_agent(observation_spec: specs.Array, action_spec: specs.Array,
-               config: config_lib.ReinforceConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> ReinforceAgent:
+def make_components(spec: core.EnvironmentSpec, config: config_lib.ReinforceConfig,
+                    strategy: tf.distribute.Strategy, seed: int) -> ReinforceComponents:
   """Builds REINFORCE: separate policy and value MLPs, softmax or diagonal Gaussian policy.
 
   Raises:
-    ValueError: for a strategy with more than one replica (the update is not replicated).
+    ConfigError: naming `RunSettings.strategy` for any but the default strategy.
   """
-  if strategy.num_replicas_in_sync > 1:
-    raise ValueError(f'--strategy: REINFORCE runs on one replica, got '
-                     f'{strategy.num_replicas_in_sync}')
-  with strategy.scope():
-    network = actor_critic.make_actor_critic(
-        observation_spec, action_spec, hidden_sizes=config.hidden_sizes,
-        activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
-    learner = learner_lib.ReinforceLearner(
-        network, learning.make_optimizer(config.optimizer, config.actor_learning_rate),
-        learning.make_optimizer(config.optimizer, config.critic_learning_rate), config,
-        observation_spec, action_spec)
-  actor = policies.ActorCriticPolicy(network, observation_spec, seed=seed)
-  return ReinforceAgent(network, actor, learner)
+  distribute.require_default_strategy(strategy, 'REINFORCE', 'its update is not replicated')
+  network = actor_critic.make_actor_critic(
+      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
+      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
+  learner = learner_lib.ReinforceLearner(network, config, spec.observation, spec.action)
+  policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed)
+  return ReinforceComponents(network, policy, learner)
 
 
-def make_iteration(agent: ReinforceAgent, collector: episodes.EpisodeCollector):
-  """`iterate(max_steps)`: collect one batch of episodes, take one gradient step."""
-
-  def iterate(max_steps: int) -> episodes.Iteration:
-    batch, steps, returns, lengths = collector.collect(agent.actor, max_steps)
-    metrics = agent.learner.update(batch)
-    return episodes.Iteration(steps, metrics, returns, lengths)
-
-  return iterate
+def make_agent(config: config_lib.ReinforceConfig, context: core.BuildContext) -> core.Agent:
+  """REINFORCE for the run in `context`: an actor of `config.num_envs` whole episodes per
+  update, seeded from `context.env_seed`."""
+  parts = make_components(context.spec, config, context.strategy, context.seed)
+  actor = episodes.EpisodeActor(context.env_id, config.num_envs, context.env_seed, parts.policy)
+  return core.Agent(actors=[actor], learners=[parts.learner],
+                    policy=core.mode_policy(parts.policy),
+                    state=dict(learner=parts.learner, actor=parts.policy), close=actor.close)

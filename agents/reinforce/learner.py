@@ -32,23 +32,22 @@ class ReinforceLearner(tf.Module):
 
   Args:
     network: an `ActorCritic` with separate torsos (policy and value share no variable).
-    actor_optimizer: optimizer of the policy variables.
-    critic_optimizer: optimizer of the value variables.
-    config: the `ReinforceConfig`.
+    config: the `ReinforceConfig` (its optimizer and step sizes make the learner's two
+      optimizers).
     observation_spec: fixes the compiled signature (episode length T varies; B is fixed).
     action_spec: idem.
   """
 
-  def __init__(self, network, actor_optimizer: tf.keras.optimizers.Optimizer,
-               critic_optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.ReinforceConfig, observation_spec: specs.Array,
-               action_spec: specs.Array):
+  def __init__(self, network, config: config_lib.ReinforceConfig,
+               observation_spec: specs.Array, action_spec: specs.Array):
     super().__init__(name='reinforce_learner')
     if network.shared_torso:
       raise ValueError('ReinforceLearner: the policy and the baseline must be separate networks')
     self._network = network
-    self._actor_optimizer = actor_optimizer
-    self._critic_optimizer = critic_optimizer
+    self._actor_optimizer = learning.make_optimizer(config.optimizer,
+                                                    config.actor_learning_rate)
+    self._critic_optimizer = learning.make_optimizer(config.optimizer,
+                                                     config.critic_learning_rate)
     self._config = config
     self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
     self._actor_optimizer.build(network.policy_variables)
@@ -66,7 +65,7 @@ class ReinforceLearner(tf.Module):
     self._update = tf.function(self._update_graph, input_signature=[signature],
                                autograph=False)
 
-  def update(self, batch: episodes.EpisodeBatch) -> Dict[str, tf.Tensor]:
+  def step(self, batch: episodes.EpisodeBatch) -> Dict[str, tf.Tensor]:
     """Takes one gradient step on a batch of complete episodes.
 
     Returns:

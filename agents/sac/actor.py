@@ -8,7 +8,7 @@ from networks import critics
 from networks import distributions
 
 
-class StochasticPolicyActor(tf.Module):
+class SquashedGaussianPolicy(tf.Module):
   """Acts with a = mid + half_range * tanh(u), u ~ N(loc(s), scale(s)^2) (SAC's policy).
 
   `mode` is the evaluation action mid + half_range * tanh(loc(s)). Noise comes from a

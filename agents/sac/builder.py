@@ -2,35 +2,38 @@
 
 from typing import NamedTuple, Optional
 
-from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import learning
+from agents.common import off_policy
 from agents.sac import actor as actor_lib
 from agents.sac import config as config_lib
 from agents.sac import learner as learner_lib
 from networks import critics
 
 
-class SACAgent(NamedTuple):
-  """The parts of a SAC agent."""
+class SACComponents(NamedTuple):
+  """The parts of a SAC agent; `learner` and `actor` hold every checkpointed variable."""
   policy: critics.StochasticActor
   critic: critics.TwinQNetwork
   value: Optional[critics.ValueNetwork]
-  actor: actor_lib.StochasticPolicyActor
+  actor: actor_lib.SquashedGaussianPolicy
   learner: learner_lib.SACLearner
 
 
-def make_agent(observation_spec: specs.Array, action_spec: specs.BoundedArray,
-               config: config_lib.SACConfig, strategy: tf.distribute.Strategy,
-               seed: int) -> SACAgent:
+def make_components(spec: core.EnvironmentSpec, config: config_lib.SACConfig,
+                    strategy: tf.distribute.Strategy, seed: int) -> SACComponents:
   """Builds SAC for an environment; variables live in `strategy.scope()`, targets start as
   copies of the online networks.
 
   Raises:
-    ValueError: for discrete or unbounded action spaces.
+    ConfigError: for discrete or unbounded action spaces, or a strategy it cannot use.
   """
+  off_policy.check_continuous(spec, 'SAC')
+  off_policy.check_strategy(config, strategy)
+  observation_spec, action_spec = spec.observation, spec.action
   sizes, activation = config.hidden_sizes, config.activation
   with strategy.scope():
     policy = critics.make_stochastic_actor(observation_spec, action_spec, sizes, activation,
@@ -53,6 +56,12 @@ def make_agent(observation_spec: specs.Array, action_spec: specs.BoundedArray,
     optimizers = {name: tf.keras.optimizers.Adam(config.learning_rate) for name in names}
   learner = learner_lib.SACLearner(policy, critic, target_critic, value, target_value, log_alpha,
                                    optimizers, action_spec, config, strategy, seed=seed)
-  actor = actor_lib.StochasticPolicyActor(policy, observation_spec, seed=seed,
+  actor = actor_lib.SquashedGaussianPolicy(policy, observation_spec, seed=seed,
                                           jit_compile=config.jit_compile)
-  return SACAgent(policy, critic, value, actor, learner)
+  return SACComponents(policy, critic, value, actor, learner)
+
+
+def make_agent(config: config_lib.SACConfig, context: core.BuildContext) -> core.Agent:
+  """SAC for the run in `context`, on a Reverb replay table."""
+  parts = make_components(context.spec, config, context.strategy, context.seed)
+  return off_policy.make_agent(config, context, parts.actor, parts.learner)

@@ -7,50 +7,27 @@ import numpy as np
 import tensorflow as tf
 
 from agents.a3c import learner as learner_lib
+from agents.common import core
 from agents.common import policies
 
 
-class SegmentResult(NamedTuple):
-  """What one `Worker.run_segment` did.
+class SegmentActor(tf.Module):
+  """The acting half of one A3C actor-learner thread (Mnih et al. 2016, Algorithm S3).
 
-  Attributes:
-    worker_id: the worker's index.
-    env_steps: environment steps taken (the segment's length).
-    start_update: the global update counter when the local copy was synced.
-    update: the global update counter right after this segment's update: the updates applied
-      by other workers meanwhile are start_update + 1 .. update - 1.
-    metrics: scalar diagnostics of the update (floats).
-    episode_returns: undiscounted returns of the episodes that ended in the segment.
-    episode_lengths: their lengths.
-  """
-  worker_id: int
-  env_steps: int
-  start_update: int
-  update: int
-  metrics: Dict[str, float]
-  episode_returns: List[float]
-  episode_lengths: List[int]
-
-
-class Worker(tf.Module):
-  """One actor-learner thread of A3C (Mnih et al. 2016, arXiv:1602.01783, Algorithm S3).
-
-  `run_segment` is one pass of the algorithm's loop: theta' <- theta (`sync`), act for at most
-  t_max steps with pi_theta' until the episode ends (`collect`, one compiled loop that steps the
-  environment through `tf.numpy_function`), then compute the segment's gradient w.r.t. theta'
-  and apply it to theta with the shared optimizer (`learn`). Each is a `tf.function` traced
-  without AutoGraph (callable on its own, e.g. in tests), and `run_segment` runs the three as
-  one graph: one call into TensorFlow per segment. TF releases the GIL while a graph runs (the
-  environment step, a `tf.numpy_function`, takes it back), so workers in different threads
-  overlap. Nothing waits for the other workers.
+  `act` is the first part of one pass of the algorithm's loop: theta' <- theta (`sync`), then
+  act for at most t_max steps with pi_theta' until the episode ends (`collect`, one compiled
+  loop that steps the environment through `tf.numpy_function`), as one compiled call; the
+  segment goes to this worker's `A3CWorkerLearner`, which applies its gradient w.r.t. theta' to
+  theta. TF releases the GIL while a graph runs (the environment step, a `tf.numpy_function`,
+  takes it back), so workers in different threads overlap. Nothing waits for the others.
 
   Args:
-    worker_id: the worker's index (for reports).
+    worker_id: the worker's index.
     learner: the shared `A3CLearner` (global parameters, optimizer, counters).
     local_network: this worker's `ActorCritic`, built like the global one (theta', theta_v').
-    env: this worker's `dm_env.Environment` (e.g. `environments.GymnasiumToDmEnv`).
+    env: this worker's `environments.GymnasiumToDmEnv` (closed by `close`).
     t_max: most steps of a segment.
-    seed: seeds the local policy's action sampling.
+    seed: the base seed of the local policy's action sampling and of the environment.
   """
 
   def __init__(self, worker_id: int, learner: learner_lib.A3CLearner, local_network,
@@ -58,6 +35,7 @@ class Worker(tf.Module):
     super().__init__(name=f'a3c_worker_{worker_id}')
     self.worker_id = worker_id
     self.t_max = t_max
+    self._seed = seed
     self._learner = learner
     self._network = local_network
     self._env = env
@@ -78,12 +56,10 @@ class Worker(tf.Module):
         self._collect, autograph=False,
         input_signature=[tf.TensorSpec(self._obs_shape, self._obs_dtype),
                          tf.TensorSpec([], tf.int32)])
-    self._learn = tf.function(self._learn_graph, autograph=False,
-                              jit_compile=learner.config.jit_compile)
-    self._segment = tf.function(
-        self._segment_graph, autograph=False,
+    self._act = tf.function(
+        self._act_graph, autograph=False,
         input_signature=[tf.TensorSpec(self._obs_shape, self._obs_dtype),
-                         tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+                         tf.TensorSpec([], tf.int32)])
 
   @property
   def network(self):
@@ -91,45 +67,38 @@ class Worker(tf.Module):
 
   def trace(self) -> None:
     """Traces the compiled segment now (call from one thread before the workers start)."""
-    self._segment.get_concrete_function()
+    self._act.get_concrete_function()
 
-  def run_segment(self, max_steps: int, progress: float) -> SegmentResult:
-    """Syncs, acts for at most min(t_max, max_steps) steps, and updates the global parameters.
+  def reset(self, env_steps: int = 0) -> None:
+    """New episodes and sampling seeds: the env is seeded `seed + env_steps`, the policy's
+    sampling `seed + env_steps + 1_000_003`."""
+    self._env.reseed(self._seed + env_steps)
+    self.actor.reseed(self._seed + env_steps + 1_000_003)
+    self._needs_reset = True
+    self.trace()
 
-    One call into TensorFlow: `sync`, `collect` and `learn` run as one graph.
-
-    Args:
-      max_steps: the most steps this segment may take (the rest of the run's budget), >= 1.
-      progress: fraction of the run done, in [0, 1] (learning-rate annealing).
-    """
+  def act(self, max_steps: int) -> core.Acted:
+    """Syncs theta' <- theta and acts for at most min(t_max, max_steps) steps (one call)."""
     if self._needs_reset:
       self._observation = np.asarray(self._env.reset().observation,
                                      self._obs_dtype.as_numpy_dtype)[None]
       self._episode_return, self._episode_length = 0.0, 0
       self._needs_reset = False
-    metrics, next_observation = self._segment(
-        self._observation, tf.constant(min(self._t_max, max_steps), tf.int32),
-        tf.constant(progress, tf.float32))
+    segment, next_observation = self._act(
+        self._observation, tf.constant(min(self._t_max, max_steps), tf.int32))
     finished, self._finished = self._finished, []
     self._observation = next_observation.numpy()  # Unused if the episode ended (reset).
-    metrics = {k: v.numpy() for k, v in metrics.items()}
-    return SegmentResult(
-        worker_id=self.worker_id, env_steps=int(metrics.pop('env_steps')),
-        start_update=int(metrics.pop('start_update')), update=int(metrics.pop('update')),
-        metrics={k: float(v) for k, v in metrics.items()},
-        episode_returns=[r for r, _ in finished], episode_lengths=[n for _, n in finished])
+    return core.Acted(segment, int(segment.length), [r for r, _ in finished],
+                      [n for _, n in finished])
 
-  def _segment_graph(self, observation: tf.Tensor, max_steps: tf.Tensor, progress: tf.Tensor
-                     ) -> Tuple[Dict[str, tf.Tensor], tf.Tensor]:
+  def close(self) -> None:
+    self._env.close()
+
+  def _act_graph(self, observation: tf.Tensor, max_steps: tf.Tensor
+                 ) -> Tuple[learner_lib.Segment, tf.Tensor]:
     start_update = self._sync()
     segment, next_observation = self._collect(observation, max_steps)
-    metrics = dict(self._learn(segment, progress))
-    metrics.update(start_update=start_update, env_steps=segment.length)
-    return metrics, next_observation
-
-  def learn(self, segment: learner_lib.Segment, progress: float) -> Dict[str, tf.Tensor]:
-    """The segment's gradient w.r.t. the local variables, applied to the global ones."""
-    return self._learn(segment, tf.constant(progress, tf.float32))
+    return segment._replace(start_update=start_update), next_observation
 
   def _sync(self) -> tf.Tensor:
     """theta' <- theta; returns the global update counter read just before the copy."""
@@ -138,12 +107,6 @@ class Worker(tf.Module):
       for local, shared in zip(self._network.variables, self._learner.network.variables):
         local.assign(shared.read_value())
     return start
-
-  def _learn_graph(self, segment: learner_lib.Segment, progress: tf.Tensor
-                   ) -> Dict[str, tf.Tensor]:
-    gradients, metrics = self._learner.loss_and_gradients(self._network, segment)
-    metrics.update(self._learner.apply(gradients, segment.length, progress))
-    return metrics
 
   def _env_step(self, action: np.ndarray):
     timestep = self._env.step(action[0])
@@ -198,5 +161,6 @@ class Worker(tf.Module):
     segment = learner_lib.Segment(
         observation=obs, action=action, reward=reward, terminated=terminated,
         truncated=truncated, mask=mask, value=value,
-        bootstrap_value=self.actor.value(observation), length=length)
+        bootstrap_value=self.actor.value(observation), length=length,
+        start_update=tf.constant(-1, tf.int64))
     return segment, observation

@@ -1,0 +1,67 @@
+"""The one-step actor-critic's actor: one step of B environments per call, online."""
+
+from typing import Optional
+
+import numpy as np
+
+from agents.actor_critic import learner as learner_lib
+from agents.common import core
+from agents.common import environments
+
+
+class TransitionActor(core.Actor):
+  """Steps a `VectorEnv` once per `act` and returns the transition for an online update.
+
+  The next action is sampled at the start of the next `act`, after the learner's update, so
+  every step is taken by the current policy (Sutton & Barto 2018, section 13.5). The actor
+  also keeps each environment's I = gamma^t of the book's episodic actor-critic (1 at an
+  episode's first step) and hands it to the learner with the transition.
+
+  Args:
+    env: the training environments (closed by `close`).
+    policy: `step(obs) -> (action, ...)` (e.g. `policies.ActorCriticPolicy`).
+    discount: gamma, for I.
+  """
+
+  def __init__(self, env: environments.VectorEnv, policy, discount: float):
+    self._env = env
+    self._policy = policy
+    self._discount = discount
+    self._observation: Optional[np.ndarray] = None
+    self._action = None
+    self._weight = np.ones(env.num_envs, np.float32)
+
+  def reset(self, env_steps: int = 0) -> None:
+    """New episodes in every env (env i seeded `env.seed + env_steps + i`); I = 1."""
+    self._observation = self._env.reset(self._env.seed + env_steps)
+    self._action = None
+    self._weight = np.ones(self._env.num_envs, np.float32)
+
+  def act(self, max_steps: int) -> core.Acted:
+    """One step of every environment, or nothing when `max_steps` is less than that."""
+    num_envs = self._env.num_envs
+    if max_steps < num_envs:
+      return core.Acted(None, 0)
+    if self._action is None:
+      self._action = self._policy.step(self._observation)[0]
+    action, self._action = self._action, None
+    step = self._env.step(action.numpy())
+    ended = step.terminated | step.truncated
+    next_observation = step.observation
+    if ended.any():
+      next_observation = np.where(
+          ended.reshape((-1,) + (1,) * (step.observation.ndim - 1)),
+          step.final_observation, step.observation)
+    weight = self._weight
+    ended32 = ended.astype(np.float32)
+    self._weight = (np.float32(1.0) - ended32) * np.float32(self._discount) * weight + ended32
+    transition = learner_lib.Transition(
+        observation=self._observation, action=action, reward=step.reward,
+        next_observation=next_observation, terminated=step.terminated.astype(np.float32),
+        truncated=step.truncated.astype(np.float32), discount_weight=weight)
+    self._observation = step.observation
+    return core.Acted(transition, num_envs, step.episode_returns.tolist(),
+                      step.episode_lengths.tolist())
+
+  def close(self) -> None:
+    self._env.close()
