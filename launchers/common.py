@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable, Mapping, Optional
 
 from absl import flags
+from absl import logging
 import tensorflow as tf
 
 from agents.common import config as config_lib
@@ -32,7 +33,12 @@ def _fail(error: ValueError) -> None:
 
 
 def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distribute.Strategy:
-  """Logical CPUs, seeds and op determinism, then the strategy (in that order)."""
+  """Logical CPUs, seeds and op determinism, then the strategy (in that order).
+
+  TensorFlow's informational log lines (e.g. the devices a strategy uses) are silenced: the
+  run's own progress lines are what a user reads.
+  """
+  logging.set_verbosity(logging.WARNING)
   if shared['logical_cpus'].value:
     distribute.split_logical_cpus(shared['logical_cpus'].value)
   seeding.set_global_seeds(seed, deterministic_ops=shared['deterministic_ops'].value)
@@ -113,6 +119,8 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
   except ValueError as error:
     if agent is not None:
       agent.close()
+    if isinstance(error, config_lib.ConfigError) and error.value is None:
+      error.value = getattr(settings, error.field, None)  # E.g. the env a builder refused.
     _fail(error)
   try:
     record = loop.run(settings, agent, start_time)

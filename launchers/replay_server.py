@@ -7,9 +7,9 @@ Actors and learners in other processes connect with `--replay_address=host:8000`
 with `agents.common.replay.NStepTransitionWriter(reverb.Client(address), --table, n_step,
 discount)`, learners read `agents.common.replay.make_dataset(address, --table, batch_size)`.
 The table's signature comes from the environment's specs (`off_policy.table_signature`: packed
-float32 vectors for continuous control, a `replay.Transition` of columns otherwise);
-`--n_step` and `--discount` are the settings the writers must use (stored transitions are
-already N-step), announced with the address on the "serving" line that starts the run.
+float32 vectors for continuous control, a `replay.Transition` of columns otherwise). The
+server stores transitions as the writers make them: N and gamma are the writers' (the
+trainer's `--n_step` and `--discount`), not the server's.
 With `--checkpoint_dir`, the server restarts from the newest checkpoint in that directory
 (written by `replay.checkpoint(client)`).
 """
@@ -28,8 +28,6 @@ _ENV = flags.DEFINE_string('env', 'CartPole-v1', 'Gymnasium environment id (sets
 _PORT = flags.DEFINE_integer('port', 0, 'Port to serve on (0: pick a free one).')
 _TABLE = flags.DEFINE_string('table', replay.DEFAULT_TABLE, 'Name of the table.')
 _MAX_SIZE = flags.DEFINE_integer('max_size', 1_000_000, 'Items the table holds (FIFO removal).')
-_N_STEP = flags.DEFINE_integer('n_step', 1, 'N of the N-step transitions writers insert.')
-_DISCOUNT = flags.DEFINE_float('discount', 0.99, 'Discount gamma the writers use.')
 _PRIORITIZED = flags.DEFINE_bool('prioritized', False, 'Prioritized (else uniform) sampling.')
 _PRIORITY_EXPONENT = flags.DEFINE_float('priority_exponent', 0.6,
                                         'alpha of prioritized sampling (with --prioritized).')
@@ -43,12 +41,13 @@ _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
 
 
 def _validate() -> None:
-  environments.check_env_id(_ENV.value)
+  try:
+    environments.check_env_id(_ENV.value)
+  except ValueError:
+    raise ValueError(f'--env={_ENV.value!r} is not a registered gymnasium environment') from None
   checks = [
       ('port', 0 <= _PORT.value < 65536, 'must be in [0, 65535]'),
       ('max_size', _MAX_SIZE.value >= 1, 'must be >= 1'),
-      ('n_step', _N_STEP.value >= 1, 'must be >= 1'),
-      ('discount', 0.0 <= _DISCOUNT.value <= 1.0, 'must be in [0, 1]'),
       ('priority_exponent', _PRIORITY_EXPONENT.value >= 0.0, 'must be >= 0'),
       ('samples_per_insert', _SAMPLES_PER_INSERT.value >= 0.0, 'must be >= 0'),
       ('min_size_to_sample', 1 <= _MIN_SIZE_TO_SAMPLE.value <= _MAX_SIZE.value,
@@ -80,8 +79,7 @@ def main(argv):
   server = replay.make_server([table], port=_PORT.value or None,
                               checkpoint_dir=_CHECKPOINT_DIR.value)
   print(f'serving table {_TABLE.value!r} for {_ENV.value} at localhost:{server.port} '
-        f'(n_step={_N_STEP.value}, discount={_DISCOUNT.value}, '
-        f'prioritized={_PRIORITIZED.value}, packed={packed})', flush=True)
+        f'(prioritized={_PRIORITIZED.value}, packed={packed})', flush=True)
   server.wait()
 
 

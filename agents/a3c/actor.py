@@ -34,7 +34,6 @@ class SegmentActor(tf.Module):
                env: dm_env.Environment, t_max: int, seed: int):
     super().__init__(name=f'a3c_worker_{worker_id}')
     self.worker_id = worker_id
-    self.t_max = t_max
     self._seed = seed
     self._learner = learner
     self._network = local_network
@@ -126,7 +125,8 @@ class SegmentActor(tf.Module):
                ) -> Tuple[learner_lib.Segment, tf.Tensor]:
     """Acts from `observation` [1, ...] for at most `max_steps` steps or until the episode ends.
 
-    Returns the [t_max, 1] segment and the observation after its last step (the final
+    Returns the [t_max, 1] segment (its `start_update` is -1: `act` sets it to the update
+    count read by the sync) and the observation after its last step (the final
     observation when the episode ended).
     """
     kinds = [(self._obs_dtype, self._obs_shape[1:]), (self._act_dtype, self._act_shape)] + [

@@ -43,7 +43,7 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: 
     An `EvaluationResult`.
   """
   if episodes < 1:
-    raise ValueError(f'--eval_episodes={episodes}: must be >= 1')
+    raise ValueError(f'evaluate: episodes={episodes} must be >= 1')
   start = time.time()
   env = environments.VectorEnv(env_id, episodes, seed, **env_kwargs)
   try:

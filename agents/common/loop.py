@@ -192,7 +192,9 @@ class _Run:
         settings.logdir, env_steps=self.env_steps, learner_steps=self.learner_steps,
         **agent.state)
     self.restored = self.checkpointer.restore()
+    # Python counts, written into the variables before every checkpoint (cheaper per step).
     self.step = int(self.env_steps.numpy())
+    self.num_learner_steps = int(self.learner_steps.numpy())
     self.log = logger_lib.Logger(settings.logdir, settings.num_steps,
                                  name=f'{settings.agent} {settings.env_id}',
                                  initial_step=self.step)
@@ -212,13 +214,12 @@ class _Run:
 
   def learned(self, metrics: Mapping[str, Any]) -> None:
     self.metrics.append(metrics)
-    self.learner_steps.assign_add(1)
     if self.learning_start is None:
-      self.learning_start = (time.time(), int(self.learner_steps.numpy()) - 1)
+      self.learning_start = (time.time(), self.num_learner_steps)
+    self.num_learner_steps += 1
 
   def acted(self, acted: core.Acted) -> None:
     self.step += acted.env_steps
-    self.env_steps.assign(self.step)
     self.returns.extend(acted.episode_returns)
     self.lengths.extend(acted.episode_lengths)
 
@@ -228,19 +229,20 @@ class _Run:
     if self.metrics and self.first_iteration_s is None:
       self.first_iteration_s = time.time() - self.start
     if self._eval.due(step):
-      result = self.evaluate()
-      self.log.write(step, {'eval_return': result.mean_return})
+      self.log_evaluation()
     if self._log.due(step):
       self.write_row()
     if self._checkpoint.due(step):
       self.save()
 
-  def evaluate(self) -> evaluation.EvaluationResult:
-    learner_steps = int(self.learner_steps.numpy())
+  def log_evaluation(self) -> evaluation.EvaluationResult:
+    """Evaluates and logs the result, unless nothing changed since the last evaluation."""
+    learner_steps = self.num_learner_steps
     if self.last_evaluation and self.last_evaluation[:2] == (learner_steps, self.step):
       return self.last_evaluation[2]
     result = evaluate(self.agent.policy, self.settings)
     self.last_evaluation = (learner_steps, self.step, result)
+    self.log.write(self.step, {'eval_return': result.mean_return})
     return result
 
   def write_row(self) -> None:
@@ -256,6 +258,7 @@ class _Run:
 
   def save(self) -> str:
     self.env_steps.assign(self.step)
+    self.learner_steps.assign(self.num_learner_steps)
     path = self.checkpointer.save(self.step)
     self.agent.after_checkpoint()
     self.saved_step = self.step
@@ -268,10 +271,9 @@ class _Run:
       self.write_row()
     if self.saved_step != self.step:
       self.save()
-    result = self.evaluate()
-    self.log.write(self.step, {'eval_return': result.mean_return})
+    result = self.log_evaluation()
     self.log.close()
-    learner_steps = int(self.learner_steps.numpy())
+    learner_steps = self.num_learner_steps
     updates_per_s = None
     if self.learning_start is not None and time.time() > self.learning_start[0]:
       updates_per_s = ((learner_steps - self.learning_start[1])
@@ -456,3 +458,10 @@ def _train_in_threads(state: _Run) -> None:
     stop.set()
     for thread in threads:
       thread.join()
+    # Acts that finished after the last read are in the shared variables already: count them,
+    # so that a checkpoint written now (on a signal) holds every step taken.
+    while not results.empty():
+      item = results.get_nowait()
+      if not isinstance(item, BaseException):
+        state.acted(item[0])
+        state.learned(item[1])

@@ -247,7 +247,7 @@ def check_continuous(spec: core.EnvironmentSpec, agent: str) -> None:
   if (not isinstance(action, dm_env.specs.BoundedArray) or
       isinstance(action, dm_env.specs.DiscreteArray) or len(action.shape) != 1):
     raise config_lib.ConfigError('RunSettings', 'env_id', f'{agent} needs a continuous (Box) '
-                                 f'action space, got {action!r}', value='')
+                                 f'action space, got {action!r}', value=None)
 
 
 def check_strategy(config: config_lib.OffPolicyConfig, strategy: tf.distribute.Strategy) -> None:

@@ -4,8 +4,7 @@ import pytest
 
 from tests.launchers import launcher_testing as testing
 
-_SMALL = ['--env=CartPole-v1', '--steps_per_iteration=200', '--hidden_sizes=16',
-          '--eval_episodes=2']
+_SMALL = ['--env=CartPole-v1', '--hidden_sizes=16', '--eval_episodes=2']
 
 
 class BadFlagsTest(testing.LauncherTestCase):

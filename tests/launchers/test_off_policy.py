@@ -23,7 +23,7 @@ class BadFlagsTest(testing.LauncherTestCase):
         'learning_starts': ['--learning_starts=0'],
         'num_steps': ['--num_steps=100'],  # No update would run.
         'env': ['--env=CartPole-v1'],  # Discrete actions.
-        'max_log_std': ['--min_log_std=3'],  # Not below --max_log_std.
+        'min_log_std': ['--min_log_std=3'],  # Not below --max_log_std.
         'importance_exponent': ['--prioritized_replay', '--importance_exponent=2'],
         'priority_exponent': ['--priority_exponent=-1'],
     })
@@ -31,7 +31,7 @@ class BadFlagsTest(testing.LauncherTestCase):
   def test_ddpg_and_td3_bad_flags_fail_fast_naming_the_flag(self):
     self.assert_bad_flags_fail('ddpg', _SMALL, {
         'exploration_noise': ['--exploration_noise=pink'],
-        'replay_size': ['--replay_size=50'],  # Below --learning_starts.
+        'learning_starts': ['--replay_size=50'],  # Above --replay_size.
         'strategy': ['--strategy=multi_worker'],
     })
     self.assert_bad_flags_fail('td3', _SMALL, {

@@ -84,10 +84,10 @@ class ReplayServerTest(unittest.TestCase):
   @pytest.mark.slow
   def test_remote_write_and_sample(self):
     port = portpicker.pick_unused_port()
-    server = self._start('--env=CartPole-v1', f'--port={port}', '--n_step=3', '--discount=0.9',
-                         '--prioritized', '--max_size=1000')
+    server = self._start('--env=CartPole-v1', f'--port={port}', '--prioritized',
+                         '--max_size=1000')
     self.assertIn(f'localhost:{port}', server.ready_line)
-    self.assertIn('n_step=3', server.ready_line)
+    self.assertIn('prioritized=True', server.ready_line)
     address = f'localhost:{port}'
     length = _write_cartpole_episode(address, n_step=3, discount=0.9)
     client = reverb.Client(address)
@@ -125,7 +125,7 @@ class ReplayServerTest(unittest.TestCase):
   def test_bad_flags_fail_before_serving(self):
     cases = {
         'env': ['--env=NoSuchEnv-v0'],
-        'n_step': ['--n_step=0'],
+        'max_size': ['--max_size=0'],
     }
     processes = {name: subprocess.Popen(
         _command(*flags), cwd=launcher_testing.ROOT, env=launcher_testing.ENV,

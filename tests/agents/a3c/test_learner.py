@@ -1,4 +1,7 @@
-"""A3C segment targets, loss and gradient, checked against numpy; sync of local copies."""
+"""A3C segment targets, loss and gradient, checked against numpy; the worker's actor (sync of
+the local copy, seeding) and learner (global counters, learning-rate schedule)."""
+
+import re
 
 from absl.testing import parameterized
 import gymnasium as gym
@@ -8,7 +11,10 @@ import tensorflow as tf
 from agents.a3c import builder
 from agents.a3c import config as a3c_config
 from agents.a3c import learner as learner_lib
+from agents.common import config as config_lib
+from agents.common import core
 from agents.common import environments
+from agents.common import policies
 from tests.agents.common import fake_envs
 
 _T = 5
@@ -25,12 +31,20 @@ def make_counter_env(seed, max_episode_steps=7):
       gym.make(fake_envs.COUNTER_ID, max_episode_steps=max_episode_steps), seed=seed)
 
 
-def make_agent(envs, **overrides):
-  config = a3c_config.A3CConfig(**{**dict(num_workers=len(envs), t_max=_T, hidden_sizes=(8,)),
-                                   **overrides})
-  agent = builder.make_agent(envs[0].observation_spec(), envs[0].action_spec(), config,
-                             tf.distribute.get_strategy(), seed=1)
-  return agent, agent.make_workers(envs, 7)
+def make_config(**overrides):
+  return a3c_config.A3CConfig(**{**dict(num_workers=1, t_max=_T, hidden_sizes=(8,)),
+                                 **overrides})
+
+
+def make_agent(envs, seed=7, horizon=10 ** 9, **overrides):
+  """The global parts and one (SegmentActor, A3CWorkerLearner) per env (worker i's sampling is
+  seeded `seed + i`; its env keeps its own seed until `reset`); the learning rate anneals over
+  `horizon` env steps when the config says so."""
+  config = make_config(**{**dict(num_workers=len(envs)), **overrides})
+  spec = core.EnvironmentSpec(envs[0].observation_spec(), envs[0].action_spec())
+  parts = builder.make_components(spec, config, tf.distribute.get_strategy(), seed=1,
+                                  horizon=horizon)
+  return parts, [builder.make_worker(parts, i, env, config, seed) for i, env in enumerate(envs)]
 
 
 def numpy_returns(reward, terminated, length, bootstrap_value, discount):
@@ -54,7 +68,7 @@ def _segment(reward, terminated, truncated, length, value, bootstrap):
       observation=np.zeros((_T, 1, 2), np.float32), action=np.zeros((_T, 1), np.int32),
       reward=pad(reward), terminated=pad(terminated), truncated=pad(truncated),
       mask=pad(np.ones(length)), value=pad(value), bootstrap_value=np.float32([bootstrap]),
-      length=np.int32(length))
+      length=np.int32(length), start_update=np.int64(0))
 
 
 class SegmentReturnsTest(tf.test.TestCase, parameterized.TestCase):
@@ -88,28 +102,31 @@ class WorkerLossTest(tf.test.TestCase, parameterized.TestCase):
     # Linear softmax policy and linear value (no torso). With a large RMSProp epsilon the first
     # step is theta -= lr g / sqrt((1 - rho) g^2 + eps), inverted exactly to read g back.
     lr, rho, eps, c_v, c_e, gamma = 0.1, 0.9, 1.0, 0.7, 0.3, 0.9
-    _, (worker,) = make_agent(
+    parts, ((actor, worker),) = make_agent(
         [make_counter_env(env_seed)], hidden_sizes=(), shared_torso=False, learning_rate=lr,
         anneal_learning_rate=False, rmsprop_decay=rho, optimizer_epsilon=eps, value_coef=c_v,
         entropy_coef=c_e, discount=gamma, max_grad_norm=0.0)
-    learner = worker._learner
-    observation = np.asarray(worker._env.reset().observation, np.float32)[None]
+    learner = parts.learner
+    observation = np.asarray(actor._env.reset().observation, np.float32)[None]
     expected_lengths = [3, 3, 3] if env_seed == 0 else [5, 2, 5]
     for index, expected_length in enumerate(expected_lengths):
-      start = worker.sync()
+      start = actor.sync()
       self.assertEqual(int(start), index)
-      for local, shared in zip(worker.network.variables, learner.network.variables):
+      for local, shared in zip(actor.network.variables, learner.network.variables):
         self.assertAllEqual(local.numpy(), shared.numpy())
-      segment, next_observation = worker.collect(observation, tf.constant(_T))
+      segment, next_observation = actor.collect(observation, tf.constant(_T))
       length = int(segment.length)
       self.assertEqual(length, expected_length)
       self.assertEqual(float(segment.observation[0, 0, 0]), 0.0 if index != 1 or env_seed == 0
                        else 5.0)  # t of the first step: a new episode after one ended.
-      w_pi, b_pi = [v.numpy() for v in worker.network.policy_head.trainable_variables]
-      w_v, b_v = [v.numpy() for v in worker.network.value_head.trainable_variables]
+      w_pi, b_pi = [v.numpy() for v in actor.network.policy_head.trainable_variables]
+      w_v, b_v = [v.numpy() for v in actor.network.value_head.trainable_variables]
       before = [v.numpy().copy() for v in learner.network.trainable_variables]
-      metrics = worker.learn(segment, 0.0)
-      self.assertEqual(int(metrics['update']), index + 1)
+      metrics = worker.step(segment._replace(start_update=start))
+      self.assertEqual(int(learner.num_updates.numpy()), index + 1)
+      self.assertEqual(float(metrics['staleness']), 0.0)  # No other worker updated since sync.
+      self.assertEqual(float(metrics['segment_length']), expected_length)
+      self.assertAllClose(metrics['learning_rate'], lr)
 
       x = segment.observation.numpy()[:length, 0]
       a = segment.action.numpy()[:length, 0]
@@ -132,6 +149,7 @@ class WorkerLossTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(metrics['loss'], expected_loss, rtol=1e-5, atol=1e-6)
       self.assertAllClose(metrics['value_loss'], np.mean(0.5 * advantage ** 2), rtol=1e-5)
       self.assertAllClose(metrics['entropy'], np.mean(entropy), rtol=1e-5)
+      self.assertAllClose(metrics['advantage'], np.mean(advantage), rtol=1e-5, atol=1e-6)
       # Global variables change; the gradient of the first update is read back exactly.
       for b, v in zip(before, learner.network.trainable_variables):
         self.assertNotAllClose(b, v.numpy(), msg=v.name)
@@ -142,6 +160,9 @@ class WorkerLossTest(tf.test.TestCase, parameterized.TestCase):
         d_value = c_v * (value - returns) / _T
         expected = {'policy': (x.T @ d_logits, d_logits.sum(0)),
                     'value': (x.T @ d_value[:, None], np.array([d_value.sum()]))}
+        grads = [*(expected['policy']), *(expected['value'])]
+        self.assertAllClose(metrics['grad_norm'],
+                            np.sqrt(sum(np.sum(g ** 2) for g in grads)), rtol=1e-4)
         refs = [v.ref() for v in learner.network.trainable_variables]
         for name, head in (('policy', learner.network.policy_head),
                            ('value', learner.network.value_head)):
@@ -152,64 +173,135 @@ class WorkerLossTest(tf.test.TestCase, parameterized.TestCase):
                                 rtol=1e-4, atol=1e-6, msg=variable.name)
       observation = next_observation.numpy()
       if terminated[-1] or segment.truncated.numpy()[length - 1, 0]:
-        observation = np.asarray(worker._env.reset().observation, np.float32)[None]
+        observation = np.asarray(actor._env.reset().observation, np.float32)[None]
     self.assertEqual(int(learner.env_steps.numpy()), sum(expected_lengths))
 
   def test_sync_copies_global_into_local(self):
-    _, workers = make_agent([make_counter_env(0), make_counter_env(1)])
-    learner = workers[0]._learner
+    parts, workers = make_agent([make_counter_env(0), make_counter_env(1)])
+    learner = parts.learner
     rng = np.random.default_rng(0)
     for v in learner.network.variables:
       v.assign(rng.normal(size=v.shape).astype(np.float32))
-    for worker in workers:
-      self.assertNotAllClose(worker.network.variables[0].numpy(),
+    for actor, _ in workers:
+      self.assertNotAllClose(actor.network.variables[0].numpy(),
                              learner.network.variables[0].numpy())
-      worker.sync()
-      for local, shared in zip(worker.network.variables, learner.network.variables):
+      actor.sync()
+      for local, shared in zip(actor.network.variables, learner.network.variables):
         self.assertAllEqual(local.numpy(), shared.numpy())
-      self.assertIsNot(worker.network.variables[0], learner.network.variables[0])
+      self.assertIsNot(actor.network.variables[0], learner.network.variables[0])
 
-  def test_run_segment_updates_global_parameters_and_counters(self):
-    agent, workers = make_agent([make_counter_env(0), make_counter_env(1)],
-                                anneal_learning_rate=True)
-    before = [v.numpy().copy() for v in agent.network.trainable_variables]
-    first = workers[0].run_segment(_T, 0.0)
-    second = workers[1].run_segment(2, 0.5)
-    self.assertEqual((first.start_update, first.update), (0, 1))
-    self.assertEqual((second.start_update, second.update), (1, 2))
-    self.assertEqual((first.env_steps, second.env_steps), (3, 2))  # Episode end; max_steps.
+  def test_act_and_step_update_global_parameters_and_counters(self):
+    # Learning rate annealed over a horizon of 6 env steps, by the env steps done before the
+    # update: 1, 1 - 3/6, 1 - 5/6 of 7e-4.
+    parts, ((actor0, learner0), (actor1, learner1)) = make_agent(
+        [make_counter_env(0), make_counter_env(1)], horizon=6, anneal_learning_rate=True)
+    before = [v.numpy().copy() for v in parts.network.trainable_variables]
+    first = actor0.act(_T)
+    first_metrics = learner0.step(first.experience)
+    after_first = [v.numpy().copy() for v in parts.network.trainable_variables]
+    second = actor1.act(2)
+    third = actor0.act(_T)  # Both synced after the first update.
+    second_metrics = learner1.step(second.experience)
+    third_metrics = learner0.step(third.experience)  # One update by worker 1 since its sync.
+    self.assertEqual([int(a.experience.start_update) for a in (first, second, third)], [0, 1, 1])
+    self.assertEqual([float(m['staleness']) for m in (first_metrics, second_metrics,
+                                                       third_metrics)], [0.0, 0.0, 1.0])
+    self.assertEqual((first.env_steps, second.env_steps, third.env_steps),
+                     (3, 2, 3))  # Episode end; max_steps; the next episode's end.
+    self.assertEqual([float(m['segment_length']) for m in (first_metrics, second_metrics,
+                                                            third_metrics)], [3.0, 2.0, 3.0])
     self.assertEqual(first.episode_lengths, [3])
     self.assertLen(first.episode_returns, 1)
     self.assertBetween(first.episode_returns[0], 60.0, 66.0)  # 10 + 20 + 30 + actions.
-    self.assertAllClose(second.metrics['learning_rate'], 7e-4 * 0.5)
-    for name, value in first.metrics.items():
+    self.assertEqual((second.episode_lengths, second.episode_returns), ([], []))
+    self.assertEqual(third.episode_lengths, [3])
+    self.assertEqual(float(third.experience.observation[0, 0, 0]), 0.0)  # A new episode.
+    self.assertAllClose([m['learning_rate'] for m in (first_metrics, second_metrics,
+                                                      third_metrics)],
+                        [7e-4, 7e-4 * 0.5, 7e-4 / 6], rtol=1e-5)
+    for name, value in first_metrics.items():
       self.assertTrue(np.isfinite(value), name)
-    for b, v in zip(before, agent.network.trainable_variables):
+    for b, v in zip(before, parts.network.trainable_variables):
       self.assertNotAllClose(b, v.numpy(), msg=f'{v.name} did not change')
-    self.assertEqual(int(agent.learner.env_steps.numpy()), 5)
+    # The third segment was acted with the parameters of the first update.
+    for synced, local in zip(after_first, actor0.network.trainable_variables):
+      self.assertAllEqual(synced, local.numpy())
+    self.assertEqual(int(parts.learner.env_steps.numpy()), 8)
+    self.assertEqual(int(parts.learner.num_updates.numpy()), 3)
+
+  def test_reset_reseeds_environment_and_sampling_from_the_step_count(self):
+    # Worker 0 seeded 7: reset(s) seeds its env's next episode with 7 + s (the Counter env's id)
+    # and its action sampling with 7 + s + 1_000_003.
+    env = make_counter_env(100, max_episode_steps=50)
+    _, ((actor, _),) = make_agent([env], seed=7)
+    for env_steps in (10, 20):
+      actor.reset(env_steps)
+      acted = actor.act(_T)
+      segment = acted.experience
+      self.assertEqual(acted.env_steps, _T)
+      self.assertAllEqual(segment.observation.numpy()[:, 0],
+                          [[t, 7 + env_steps] for t in range(_T)])  # A new episode each time.
+      reference = policies.ActorCriticPolicy(actor.network, env.observation_spec(),
+                                             seed=7 + env_steps + 1_000_003)
+      for t in range(_T):
+        action, _, _ = reference.step(segment.observation[t])
+        self.assertEqual(int(action[0]), int(segment.action[t, 0]), t)
 
   def test_continuous_actions_and_jit(self):
     env = environments.make_environment(fake_envs.ECHO_ID, seed=0, max_episode_steps=4)
-    agent, (worker,) = make_agent([env], jit_compile=True, anneal_learning_rate=False)
-    before = [v.numpy().copy() for v in agent.network.trainable_variables]
-    result = worker.run_segment(_T, 0.0)
-    self.assertEqual(result.env_steps, 4)
-    self.assertTrue(np.isfinite(result.metrics['loss']))
-    for b, v in zip(before, agent.network.trainable_variables):
+    parts, ((actor, worker),) = make_agent([env], jit_compile=True, anneal_learning_rate=False)
+    before = [v.numpy().copy() for v in parts.network.trainable_variables]
+    acted = actor.act(_T)
+    self.assertEqual(acted.env_steps, 4)
+    self.assertEqual(acted.experience.action.shape, (_T, 1, 2))
+    metrics = worker.step(acted.experience)
+    self.assertTrue(np.isfinite(metrics['loss']))
+    for b, v in zip(before, parts.network.trainable_variables):
       self.assertNotAllClose(b, v.numpy(), msg=v.name)
 
-  def test_bad_config_names_the_flag(self):
-    for field, value in (('num_workers', 0), ('t_max', 0), ('optimizer', 'sgd'),
-                         ('discount', 1.5)):
-      with self.assertRaisesRegex(ValueError, f'--{field}='):
+  def test_make_agent_builds_one_seeded_worker_per_thread(self):
+    env = make_counter_env(0)
+    spec = core.EnvironmentSpec(env.observation_spec(), env.action_spec())
+    env.close()
+    context = core.BuildContext(
+        env_id=fake_envs.COUNTER_ID, spec=spec, seed=1, env_seed=10, num_steps=40,
+        strategy=tf.distribute.get_strategy(), logdir=self.get_temp_dir())
+    agent = builder.make_agent(make_config(num_workers=3), context)
+    try:
+      self.assertLen(agent.actors, 3)
+      self.assertLen(agent.learners, 3)
+      self.assertEqual(agent.steps_per_act, _T)
+      self.assertEqual(agent.report(), {'num_workers': 3})
+      learner = agent.state['learner']
+      for i, (actor, worker) in enumerate(zip(agent.actors, agent.learners)):
+        actor.reset(0)
+        acted = actor.act(_T)
+        self.assertEqual(float(acted.experience.observation[0, 0, 1]), 10 + i)  # Env id.
+        done = int(learner.env_steps.numpy())
+        metrics = worker.step(acted.experience)
+        # Annealed over the run's num_steps, by the env steps done before the update.
+        self.assertAllClose(metrics['learning_rate'], 7e-4 * (1 - done / 40), rtol=1e-5)
+      self.assertEqual(int(learner.num_updates.numpy()), 3)
+      self.assertEqual(agent.policy(np.zeros((4, 2), np.float32)).shape, (4,))
+    finally:
+      agent.close()
+
+  def test_bad_config_names_the_field(self):
+    for field, value, allowed in (('num_workers', 0, 'must be > 0'), ('t_max', 0, 'must be > 0'),
+                                  ('optimizer', 'sgd', 'must be one of rmsprop, adam'),
+                                  ('discount', 1.5, 'must be in [0.0, 1.0]')):
+      with self.assertRaisesRegex(config_lib.ConfigError,
+                                  '^' + re.escape(f'A3CConfig.{field}={value!r}: {allowed}')):
         a3c_config.A3CConfig(**{field: value})
 
-  def test_other_strategies_are_refused_naming_the_flag(self):
+  def test_other_strategies_are_refused_naming_the_setting(self):
     env = make_counter_env(0)
-    config = a3c_config.A3CConfig(num_workers=1)
-    with self.assertRaisesRegex(ValueError, '--strategy'):
-      builder.make_agent(env.observation_spec(), env.action_spec(), config,
-                         tf.distribute.OneDeviceStrategy('/cpu:0'), seed=0)
+    spec = core.EnvironmentSpec(env.observation_spec(), env.action_spec())
+    with self.assertRaisesRegex(
+        config_lib.ConfigError,
+        r"^RunSettings\.strategy='one_device': A3C supports only the default strategy"):
+      builder.make_components(spec, make_config(), tf.distribute.OneDeviceStrategy('/cpu:0'),
+                              seed=0)
 
 
 if __name__ == '__main__':

@@ -66,29 +66,32 @@ class FieldDocsTest(tf.test.TestCase):
 
 class ChecksTest(tf.test.TestCase, parameterized.TestCase):
 
-  def test_config_error(self):
-    error = config.ConfigError('num_envs', 0, 'must be > 0')
+  def test_config_error_names_the_class_and_the_field(self):
+    error = config.ConfigError(_Config(num_envs=0), 'num_envs', 'must be > 0')
     self.assertIsInstance(error, ValueError)
-    self.assertEqual(str(error), '--num_envs=0: must be > 0')
-    self.assertEqual(error.field, 'num_envs')
+    self.assertEqual(str(error), '_Config.num_envs=0: must be > 0')
+    self.assertEqual((error.owner, error.field, error.value, error.allowed),
+                     ('_Config', 'num_envs', 0, 'must be > 0'))
+    error = config.ConfigError('RunSettings', 'seed', 'must be >= 0', -1)
+    self.assertEqual(str(error), 'RunSettings.seed=-1: must be >= 0')
 
   def test_check_positive(self):
     config.check_positive(_Config(), 'learning_rate', 'num_envs')
     with self.assertRaises(config.ConfigError) as ctx:
       config.check_positive(_Config(num_envs=0), 'learning_rate', 'num_envs')
-    self.assertEqual(str(ctx.exception), '--num_envs=0: must be > 0')
+    self.assertEqual(str(ctx.exception), '_Config.num_envs=0: must be > 0')
     self.assertEqual(ctx.exception.field, 'num_envs')
 
   @parameterized.parameters(-1e-3, math.nan)
   def test_check_positive_rejects(self, value):
-    with self.assertRaisesRegex(config.ConfigError, r'^--learning_rate=.*: must be > 0$'):
+    with self.assertRaisesRegex(config.ConfigError, r'^_Config.learning_rate=.*: must be > 0$'):
       config.check_positive(_Config(learning_rate=value), 'learning_rate')
 
   def test_check_non_negative(self):
     config.check_non_negative(_Config(gamma=0.0), 'gamma')
     with self.assertRaises(config.ConfigError) as ctx:
       config.check_non_negative(_Config(gamma=-0.5), 'gamma')
-    self.assertEqual(str(ctx.exception), '--gamma=-0.5: must be >= 0')
+    self.assertEqual(str(ctx.exception), '_Config.gamma=-0.5: must be >= 0')
 
   @parameterized.parameters(0.0, 0.5, 1.0)
   def test_check_in_range_accepts_bounds(self, gamma):
@@ -98,14 +101,14 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
   def test_check_in_range_rejects(self, gamma):
     with self.assertRaises(config.ConfigError) as ctx:
       config.check_in_range(_Config(gamma=gamma), 'gamma', 0.0, 1.0)
-    self.assertEqual(str(ctx.exception), f'--gamma={gamma!r}: must be in [0.0, 1.0]')
+    self.assertEqual(str(ctx.exception), f'_Config.gamma={gamma!r}: must be in [0.0, 1.0]')
     self.assertEqual(ctx.exception.field, 'gamma')
 
   def test_check_choice(self):
     config.check_choice(_Config(), 'strategy', ['default', 'mirrored'])
     with self.assertRaises(config.ConfigError) as ctx:
       config.check_choice(_Config(strategy='tpuu'), 'strategy', iter(['default', 'mirrored']))
-    self.assertEqual(str(ctx.exception), "--strategy='tpuu': must be one of default, mirrored")
+    self.assertEqual(str(ctx.exception), "_Config.strategy='tpuu': must be one of default, mirrored")
 
 
 class CheckNetworkTest(tf.test.TestCase):
@@ -113,9 +116,9 @@ class CheckNetworkTest(tf.test.TestCase):
   def test_network_fields(self):
     good = dataclasses.make_dataclass('Net', [('activation', str), ('hidden_sizes', tuple)])
     config.check_network(good('relu', (64, 64)))
-    with self.assertRaisesRegex(config.ConfigError, r"--activation='sigmoidish': must be one of"):
+    with self.assertRaisesRegex(config.ConfigError, r"Net.activation='sigmoidish': must be one of"):
       config.check_network(good('sigmoidish', (64,)))
-    with self.assertRaisesRegex(config.ConfigError, r'--hidden_sizes=\(64, 0\): sizes must be'):
+    with self.assertRaisesRegex(config.ConfigError, r'Net.hidden_sizes=\(64, 0\): sizes must be'):
       config.check_network(good('tanh', (64, 0)))
 
 

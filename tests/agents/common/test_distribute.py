@@ -103,11 +103,23 @@ class MakeStrategyTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaises(ValueError) as ctx:
       distribute.make_strategy(name)
     message = str(ctx.exception)
-    self.assertStartsWith(message, f'--strategy={name!r}')
+    self.assertStartsWith(message, f'RunSettings.strategy={name!r}')
     for allowed in distribute.STRATEGIES:
       self.assertIn(allowed, message)
     self.assertEqual(set(distribute.STRATEGIES),
                      {'default', 'one_device', 'mirrored', 'multi_worker', 'tpu'})
+
+  def test_default_strategy_and_names(self):
+    default = tf.distribute.get_strategy()
+    self.assertTrue(distribute.is_default_strategy(default))
+    self.assertEqual(distribute.strategy_name(default), 'default')
+    one_device = distribute.make_strategy('one_device')
+    self.assertFalse(distribute.is_default_strategy(one_device))
+    self.assertEqual(distribute.strategy_name(one_device), 'one_device')
+    distribute.require_default_strategy(default, 'X', 'why')
+    with self.assertRaisesRegex(ValueError,
+                                r"^RunSettings.strategy='one_device': X supports only"):
+      distribute.require_default_strategy(one_device, 'X', 'why')
 
 
 if __name__ == '__main__':

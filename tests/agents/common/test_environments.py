@@ -21,16 +21,21 @@ class CheckEnvIdTest(tf.test.TestCase):
     environments.check_env_id('CartPole-v1')
 
   def test_typo_suggests_close_ids(self):
-    with self.assertRaisesRegex(ValueError, r"^--env='CartPol-v1'.*CartPole-v1"):
+    with self.assertRaisesRegex(ValueError, r"^RunSettings.env_id='CartPol-v1'.*CartPole-v1"):
       environments.check_env_id('CartPol-v1')
 
   def test_unknown_id_points_to_registry(self):
-    with self.assertRaisesRegex(ValueError, r"^--env='zzzzzzzz'.*gymnasium.envs.registry"):
+    with self.assertRaisesRegex(ValueError, r"^RunSettings.env_id='zzzzzzzz'.*gymnasium.envs.registry"):
       environments.check_env_id('zzzzzzzz')
 
   def test_make_environment_checks_id(self):
-    with self.assertRaisesRegex(ValueError, '--env='):
+    with self.assertRaisesRegex(ValueError, 'RunSettings.env_id='):
       environments.make_environment('NoSuchEnv-v9')
+
+  def test_environment_spec(self):
+    spec = environments.environment_spec('Pendulum-v1')
+    self.assertEqual(spec.observation.shape, (3,))
+    self.assertEqual(spec.action.shape, (1,))
 
 
 class SpecFromSpaceTest(tf.test.TestCase):
@@ -174,11 +179,11 @@ class GymnasiumToDmEnvTest(tf.test.TestCase):
 class VectorEnvTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_num_envs_must_be_positive(self):
-    with self.assertRaisesRegex(ValueError, '--num_envs=0'):
+    with self.assertRaisesRegex(ValueError, 'num_envs=0'):
       environments.VectorEnv('CartPole-v1', 0, seed=0)
 
   def test_unknown_env(self):
-    with self.assertRaisesRegex(ValueError, '--env='):
+    with self.assertRaisesRegex(ValueError, 'RunSettings.env_id='):
       environments.VectorEnv('NoSuchEnv-v9', 2, seed=0)
 
   @parameterized.parameters(3, 5)

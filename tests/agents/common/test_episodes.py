@@ -1,4 +1,4 @@
-"""EpisodeCollector: whole episodes padded into [T, B], checked step by step on a fake env."""
+"""EpisodeActor: whole episodes padded into [T, B], checked step by step on a fake env."""
 
 from absl.testing import parameterized
 import numpy as np
@@ -27,11 +27,11 @@ class _CountingActor:
 
 def _collector(num_envs=2, seed=0, max_episode_steps=5):
   # Counter: env id seed + i; even ids terminate after 3 steps, odd ids run into the time limit.
-  return episodes.EpisodeCollector(fake_envs.COUNTER_ID, num_envs, seed,
-                                   max_episode_steps=max_episode_steps)
+  return episodes.EpisodeActor(fake_envs.COUNTER_ID, num_envs, seed, _CountingActor(),
+                              max_episode_steps=max_episode_steps)
 
 
-class EpisodeCollectorTest(tf.test.TestCase, parameterized.TestCase):
+class EpisodeActorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_one_terminated_and_one_truncated_episode(self):
     collector = _collector()
@@ -82,9 +82,21 @@ class EpisodeCollectorTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(batch.observation[0], [[0, 10], [0, 11]])
     collector.close()
 
-  def test_bad_num_envs_names_the_flag(self):
-    with self.assertRaisesRegex(ValueError, '--num_envs=0'):
+  def test_bad_num_envs_is_refused(self):
+    with self.assertRaisesRegex(ValueError, 'num_envs=0'):
       _collector(num_envs=0)
+
+  def test_act_returns_the_batch_and_reset_reseeds_from_the_step_count(self):
+    actor = _collector()
+    acted = actor.act(5)  # The budget cuts the episodes after 5 steps in all.
+    self.assertEqual(acted.env_steps, 5)
+    self.assertEqual(acted.experience.mask.sum(), 5)
+    actor.reset(env_steps=10)  # Envs seeded 0 + 10 + i: observation [0, id].
+    acted = actor.act(100)
+    self.assertAllEqual(acted.experience.observation[0], [[0.0, 10.0], [0.0, 11.0]])
+    self.assertEqual(acted.env_steps, 3 + 5)
+    self.assertLen(acted.episode_returns, 2)
+    actor.close()
 
 
 if __name__ == '__main__':

@@ -63,7 +63,7 @@ class EvaluateTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(seen, 2)
 
   def test_episodes_must_be_positive(self):
-    with self.assertRaisesRegex(ValueError, '--eval_episodes=0'):
+    with self.assertRaisesRegex(ValueError, 'episodes=0'):
       evaluation.evaluate(lambda obs: obs, 'CartPole-v1', 0, seed=0)
 
 

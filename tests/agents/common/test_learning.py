@@ -53,10 +53,32 @@ class LearningTest(tf.test.TestCase):
         tf.train.ClusterSpec({'worker': ['localhost:1', 'localhost:2']}))
     two_workers = types.SimpleNamespace(cluster_resolver=resolver, num_replicas_in_sync=2)
     self.assertEqual(learning.local_replicas(two_workers), 1)
-    with self.assertRaisesRegex(ValueError, '--normalize_observations: .*multi_worker'):
-      learning.check_no_process_state(two_workers, normalize_observations=True)
-    learning.check_no_process_state(two_workers, normalize_observations=False)
-    learning.check_no_process_state(tf.distribute.get_strategy(), normalize_observations=True)
+    config = lambda **kwargs: types.SimpleNamespace(
+        **{'normalize_observations': False, 'objective': 'clip', **kwargs})
+    with self.assertRaisesRegex(ValueError, 'normalize_observations=True: .*multi-worker'):
+      learning.check_no_process_state(two_workers, config(normalize_observations=True),
+                                      'normalize_observations', 'objective')
+    with self.assertRaisesRegex(ValueError, "objective='kl_penalty': .*multi-worker"):
+      learning.check_no_process_state(two_workers, config(objective='kl_penalty'),
+                                      'normalize_observations', 'objective')
+    learning.check_no_process_state(two_workers, config(), 'normalize_observations', 'objective')
+    learning.check_no_process_state(tf.distribute.get_strategy(),
+                                    config(normalize_observations=True), 'normalize_observations')
+
+  def test_annealed_learning_rate_follows_the_counter(self):
+    counter = tf.Variable(0, dtype=tf.int64)
+    schedule = learning.AnnealedLearningRate(
+        1e-3, lambda: learning.progress(counter * 10, horizon=40))
+    optimizer = learning.make_optimizer('sgd', schedule)
+    variable = tf.Variable(1.0)
+    for expected_lr in (1e-3, 0.75e-3, 0.5e-3):
+      before = variable.numpy()
+      optimizer.apply_gradients([(tf.constant(1.0), variable)])
+      self.assertAllClose(before - variable.numpy(), expected_lr, rtol=1e-5)
+      counter.assign_add(1)
+    counter.assign(100)  # Past the horizon the rate stays 0.
+    self.assertAllClose(schedule(0), 0.0)
+    self.assertEqual(learning.learning_rate(1e-3, False, lambda: 0.0), 1e-3)
 
 
 if __name__ == '__main__':

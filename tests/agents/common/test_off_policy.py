@@ -1,7 +1,9 @@
-"""The off-policy runtime: config checks, the replay table it builds, and the training loop on
-a fake continuous environment (insertions, updates, resume with the replay)."""
+"""The off-policy runtime: config checks, the replay table it builds, the actor that feeds it,
+and the training loop on a fake continuous environment (insertions, updates, resume with the
+replay)."""
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -14,9 +16,10 @@ import reverb
 import tensorflow as tf
 
 from agents.common import config as config_lib
+from agents.common import core
 from agents.common import environments
+from agents.common import loop
 from agents.common import off_policy
-from agents.common import on_policy
 from agents.common import replay as replay_lib
 from agents.sac import builder
 from agents.sac import config as sac_config
@@ -38,15 +41,21 @@ def setUpModule():
 
 class ConfigTest(absltest.TestCase):
 
-  def test_invalid_values_name_the_flag(self):
-    for kwargs, flag in ((dict(batch_size=0), 'batch_size'), (dict(n_step=0), 'n_step'),
-                         (dict(discount=1.5), 'discount'),
-                         (dict(learning_starts=10, replay_size=5), 'learning_starts'),
-                         (dict(priority_exponent=-0.1), 'priority_exponent'),
-                         (dict(importance_exponent=1.5), 'importance_exponent'),
-                         (dict(priority_epsilon=0.0), 'priority_epsilon')):
-      with self.assertRaisesRegex(config_lib.ConfigError, f'--{flag}='):
-        off_policy.OffPolicyConfig(**kwargs)
+  def test_invalid_values_name_the_field(self):
+    for kwargs, field in ((dict(batch_size=0), 'batch_size'), (dict(n_step=0), 'n_step'),
+                          (dict(discount=1.5), 'discount'),
+                          (dict(learning_starts=10, replay_size=5), 'learning_starts'),
+                          (dict(priority_exponent=-0.1), 'priority_exponent'),
+                          (dict(importance_exponent=1.5), 'importance_exponent'),
+                          (dict(priority_epsilon=0.0), 'priority_epsilon')):
+      value = kwargs[field]
+      with self.assertRaisesRegex(config_lib.ConfigError,
+                                  re.escape(f'OffPolicyConfig.{field}={value!r}: ')) as caught:
+        config_lib.OffPolicyConfig(**kwargs)
+      self.assertEqual((caught.exception.field, caught.exception.value), (field, value))
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                '^OffPolicyConfig.batch_size=0: must be > 0$'):
+      config_lib.OffPolicyConfig(batch_size=0)
 
   def test_subclass_fields_inherit_their_documentation(self):
     docs = config_lib.field_docs(sac_config.SACConfig)
@@ -55,19 +64,22 @@ class ConfigTest(absltest.TestCase):
     config_lib.check_documented(sac_config.SACConfig)
 
   def test_budget_must_exceed_learning_starts(self):
-    settings = on_policy.RunSettings('sac', 'Pendulum-v1', num_steps=100, seed=0, logdir='x')
-    with self.assertRaisesRegex(ValueError, '--num_steps=100'):
-      off_policy.check_budget(settings, off_policy.OffPolicyConfig(learning_starts=100))
-    off_policy.check_budget(settings, off_policy.OffPolicyConfig(learning_starts=99))
+    settings = loop.RunSettings('sac', 'Pendulum-v1', num_steps=100, seed=0, logdir='x')
+    self.assertEqual(config_lib.OffPolicyConfig(learning_starts=100).min_num_steps, 101)
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                re.escape('RunSettings.num_steps=100: must be >= 101')):
+      loop.check_budget(settings, config_lib.OffPolicyConfig(learning_starts=100))
+    loop.check_budget(settings, config_lib.OffPolicyConfig(learning_starts=99))
 
 
 class ReplayTest(absltest.TestCase):
 
   def test_table_states_the_replay_ratio_and_minimum_size(self):
-    config = off_policy.OffPolicyConfig(batch_size=32, updates_per_step=2, learning_starts=50,
+    config = config_lib.OffPolicyConfig(batch_size=32, updates_per_step=2, learning_starts=50,
                                         replay_size=1000)
     replay = off_policy.make_replay(config, _OBS, _ACTION, tempfile.mkdtemp())
-    self.addCleanup(replay.server.stop)
+    self.addCleanup(replay.close)
+    self.assertEqual(replay.size(), 0)
     info = replay.client.server_info()[replay_lib.DEFAULT_TABLE]
     self.assertEqual(info.max_size, 1000)
     self.assertEqual(info.rate_limiter_info.samples_per_insert, 64.0)
@@ -76,11 +88,11 @@ class ReplayTest(absltest.TestCase):
   def test_prioritized_batches_carry_keys_and_importance_weights(self):
     alpha, beta = 0.6, 0.4
     # learning_starts=3: the rate limiter lets the three inserts and then one batch through.
-    config = off_policy.OffPolicyConfig(batch_size=16, learning_starts=3, replay_size=100,
+    config = config_lib.OffPolicyConfig(batch_size=16, learning_starts=3, replay_size=100,
                                         prioritized_replay=True, priority_exponent=alpha,
                                         importance_exponent=beta)
     replay = off_policy.make_replay(config, _OBS, _ACTION, tempfile.mkdtemp())
-    self.addCleanup(replay.server.stop)
+    self.addCleanup(replay.close)
     info = replay.client.server_info()[replay_lib.DEFAULT_TABLE]
     self.assertAlmostEqual(info.sampler_options.prioritized.priority_exponent, alpha)
     # Three transitions whose observation names their priority.
@@ -93,6 +105,7 @@ class ReplayTest(absltest.TestCase):
       writer.observe(np.zeros(2, np.float32),
                      dm_env.transition(0.0, np.array([p, 0], np.float32)))
     writer.flush()
+    self.assertEqual(replay.size(), 3)
     iterator = off_policy.make_iterator(replay, config, tf.distribute.get_strategy(), _OBS,
                                         _ACTION)
     batch = next(iterator)
@@ -110,8 +123,10 @@ class ReplayTest(absltest.TestCase):
     server = replay_lib.make_server([replay_lib.make_uniform_table(
         replay_lib.DEFAULT_TABLE, 100, signature)])
     self.addCleanup(server.stop)
-    config = off_policy.OffPolicyConfig(learning_starts=1, prioritized_replay=True)
-    with self.assertRaisesRegex(ValueError, '--prioritized_replay=true'):
+    config = config_lib.OffPolicyConfig(learning_starts=1, prioritized_replay=True)
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                re.escape('OffPolicyConfig.prioritized_replay=True: the table at '
+                                          f"'localhost:{server.port}' samples uniformly")):
       off_policy.make_replay(config, _OBS, _ACTION, '', address=f'localhost:{server.port}')
 
   def test_a_remote_table_of_another_environment_is_refused(self):
@@ -119,50 +134,142 @@ class ReplayTest(absltest.TestCase):
     server = replay_lib.make_server([replay_lib.make_uniform_table(
         replay_lib.DEFAULT_TABLE, 100, signature)])
     self.addCleanup(server.stop)
-    with self.assertRaisesRegex(ValueError, '--replay_address='):
-      off_policy.make_replay(off_policy.OffPolicyConfig(learning_starts=1), _OBS, _ACTION, '',
-                             address=f'localhost:{server.port}')
+    address = f'localhost:{server.port}'
+    with self.assertRaisesRegex(
+        config_lib.ConfigError,
+        re.escape(f'RunSettings.replay_address={address!r}: the table does not hold '
+                  'transitions of this environment')):
+      off_policy.make_replay(config_lib.OffPolicyConfig(learning_starts=1), _OBS, _ACTION, '',
+                             address=address)
+
+
+class _ConstantPolicy:
+  """Selects `action` for every observation; counts its episode resets."""
+
+  def __init__(self, action):
+    self.action = np.asarray(action, np.float32)
+    self.resets = 0
+    self.observations = []
+
+  def select(self, observation):
+    self.observations.append(np.array(observation))
+    return tf.constant(self.action[None])
+
+  def reset(self):
+    self.resets += 1
+
+
+class _RecordingWriter:
+  """Records what the actor writes, as `NStepTransitionWriter` would receive it."""
+
+  def __init__(self):
+    self.firsts, self.actions, self.timesteps = [], [], []
+    self.closed = False
+
+  def observe_first(self, timestep):
+    self.firsts.append(timestep)
+
+  def observe(self, action, timestep):
+    self.actions.append(np.array(action))
+    self.timesteps.append(timestep)
+
+  def close(self):
+    self.closed = True
+
+
+class ReplayActorTest(absltest.TestCase):
+
+  def _actor(self, learning_starts, seed=3):
+    env = environments.make_environment(_ECHO_25, seed=0)
+    policy, writer = _ConstantPolicy([0.5, -1.5]), _RecordingWriter()
+    return off_policy.ReplayActor(env, policy, writer, learning_starts, seed), policy, writer
+
+  def test_random_actions_until_learning_starts_then_the_policy(self):
+    actor, policy, writer = self._actor(learning_starts=5)
+    actor.reset(0)
+    acted = [actor.act(100) for _ in range(30)]
+    actor.close()
+    self.assertTrue(writer.closed)
+    # One environment step per call, nothing handed to the learner: it samples the table.
+    self.assertEqual([a.env_steps for a in acted], [1] * 30)
+    self.assertTrue(all(a.experience is None for a in acted))
+    actions = np.stack(writer.actions)
+    low, high = fake_envs.ECHO_LOW, fake_envs.ECHO_HIGH
+    self.assertTrue(np.all(actions[:5] >= low) and np.all(actions[:5] <= high))
+    self.assertLen({tuple(a) for a in actions[:5]}, 5)  # Uniform draws, not the policy's.
+    self.assertFalse(np.any(np.all(actions[:5] == [0.5, -1.5], axis=1)))
+    np.testing.assert_array_equal(actions[5:], np.tile([0.5, -1.5], (25, 1)))
+    # The policy saw the observation it acted on (Echo: the previous action).
+    self.assertLen(policy.observations, 25)
+    np.testing.assert_array_equal(policy.observations[0], actions[4][None])
+    # The 25-step episode ends at call 25: its return and length are reported, and a new
+    # episode starts (writer and policy reset).
+    ended = [i for i, a in enumerate(acted) if a.episode_returns]
+    self.assertEqual(ended, [24])
+    self.assertEqual(list(acted[24].episode_lengths), [25])
+    self.assertAlmostEqual(acted[24].episode_returns[0], float(np.sum(actions[:25])), places=4)
+    self.assertLen(writer.firsts, 2)
+    self.assertEqual(policy.resets, 2)
+    self.assertTrue(writer.timesteps[24].last())
+
+  def test_random_actions_depend_on_the_seed_and_the_restart_step(self):
+    def warm_up(seed, env_steps):
+      actor, _, writer = self._actor(learning_starts=100, seed=seed)
+      actor.reset(env_steps)
+      for _ in range(3):
+        actor.act(1)
+      actor.close()
+      return np.stack(writer.actions)
+
+    np.testing.assert_array_equal(warm_up(3, 0), warm_up(3, 0))
+    self.assertFalse(np.allclose(warm_up(3, 0), warm_up(4, 0)))
+    # A resumed run (restarting at step 10) draws actions it has not drawn before.
+    self.assertFalse(np.allclose(warm_up(3, 0), warm_up(3, 10)))
+
+  def test_a_resumed_actor_past_learning_starts_uses_the_policy(self):
+    actor, policy, writer = self._actor(learning_starts=5)
+    actor.reset(5)
+    actor.act(1)
+    actor.close()
+    self.assertLen(policy.observations, 1)
+    np.testing.assert_array_equal(writer.actions[0], [0.5, -1.5])
 
 
 class RunTest(absltest.TestCase):
 
-  def _run(self, logdir, num_steps, server=None, **config_kwargs):
-    settings = on_policy.RunSettings('sac', _ECHO_25, num_steps=num_steps, seed=0,
-                                     logdir=logdir, eval_episodes=1, eval_every=0,
-                                     checkpoint_every=1000, log_every=20)
+  def _run(self, logdir, num_steps, replay_address=None, **config_kwargs):
+    settings = loop.RunSettings('sac', _ECHO_25, num_steps=num_steps, seed=0, logdir=logdir,
+                                eval_episodes=1, eval_every=0, checkpoint_every=1000,
+                                log_every=20)
     config = sac_config.SACConfig(hidden_sizes=(8,), batch_size=4, learning_starts=10,
                                   replay_size=1000, **config_kwargs)
-    env = environments.make_environment(_ECHO_25, seed=0)
-    strategy = tf.distribute.get_strategy()
-    agent = builder.make_agent(env.observation_spec(), env.action_spec(), config, strategy, 0)
-    address = server and f'localhost:{server.port}'
-    replay = off_policy.make_replay(config, env.observation_spec(), env.action_spec(), logdir,
-                                    address=address)
+    loop.check_budget(settings, config)
+    context = core.BuildContext(env_id=_ECHO_25, spec=environments.environment_spec(_ECHO_25),
+                                seed=0, env_seed=0, num_steps=settings.num_steps,
+                                strategy=tf.distribute.get_strategy(), logdir=logdir,
+                                replay_address=replay_address)
+    agent = builder.make_agent(config, context)
     try:
-      parts = off_policy.OffPolicyAgent(agent.actor, agent.learner,
-                                        dict(learner=agent.learner, actor=agent.actor))
-      record = off_policy.run(settings, env, parts, config, replay, strategy)
-      size = record['replay_items']
+      record = loop.run(settings, agent)
     finally:
-      if replay.server is not None:
-        replay.server.stop()
-      env.close()
-    return record, size, agent
+      agent.close()
+    return record, record['replay_items'], agent.learners[0]
 
   def test_inserts_every_step_updates_after_learning_starts_and_resumes(self):
     logdir = tempfile.mkdtemp()
     self.addCleanup(shutil.rmtree, logdir, ignore_errors=True)
-    record, size, agent = self._run(logdir, 60)
+    record, size, learner = self._run(logdir, 60)
     self.assertEqual(record['env_steps'], 60)
     self.assertEqual(size, 60)  # Episodes of 25 steps: every transition is in the table.
     self.assertEqual(record['updates'], 60 - 10 + 1)  # From step 10 on, one per step.
-    self.assertEqual(int(agent.learner.num_updates.numpy()), 51)
+    self.assertEqual(int(learner.num_updates.numpy()), 51)
     self.assertTrue(os.path.exists(os.path.join(logdir, 'evaluation.json')))
     # A larger budget resumes: the counters and the table come back.
-    record, size, agent = self._run(logdir, 80)
+    record, size, learner = self._run(logdir, 80)
     self.assertEqual(record['env_steps'], 80)
     self.assertEqual(size, 80)
-    self.assertEqual(int(agent.learner.num_updates.numpy()), 71)
+    self.assertEqual(record['updates'], 71)
+    self.assertEqual(int(learner.num_updates.numpy()), 71)
     self.assertIn('ckpt-60', record['resumed_from'])
 
   def test_prioritized_run_writes_new_priorities_back(self):
@@ -175,7 +282,8 @@ class RunTest(absltest.TestCase):
     server = replay_lib.make_server([replay_lib.make_prioritized_table(
         replay_lib.DEFAULT_TABLE, 1000, signature, priority_exponent=0.6)])
     self.addCleanup(server.stop)
-    record, size, agent = self._run(logdir, 40, server=server, prioritized_replay=True)
+    record, size, learner = self._run(logdir, 40, replay_address=f'localhost:{server.port}',
+                                      prioritized_replay=True)
     self.assertEqual(record['updates'], 31)
     self.assertEqual(size, 40)
     self.assertNotIn('priority', record)
@@ -186,7 +294,7 @@ class RunTest(absltest.TestCase):
         for sample in client.sample(replay_lib.DEFAULT_TABLE, num_samples=2000)}.values()))
     self.assertGreater(len(priorities), 10)
     self.assertGreater(np.sum(np.abs(priorities - 1.0) > 1e-6), 5)
-    self.assertGreaterEqual(float(agent.learner.max_priority.numpy()), priorities.max() - 1e-6)
+    self.assertGreaterEqual(float(learner.max_priority.numpy()), priorities.max() - 1e-6)
 
 
 if __name__ == '__main__':

@@ -38,7 +38,7 @@ class SumActor:
 def _counter_collector(num_envs, num_steps, seed=0):
   env = environments.VectorEnv(fake_envs.COUNTER_ID, num_envs, seed=seed,
                                max_episode_steps=MAX_STEPS)
-  return rollout.RolloutCollector(env, SumActor(), num_steps)
+  return rollout.RolloutActor(env, SumActor(), num_steps)
 
 
 def _expected(num_envs, num_steps, start=0, seed=0):
@@ -64,12 +64,12 @@ def _expected(num_envs, num_steps, start=0, seed=0):
   )
 
 
-class RolloutCollectorTest(tf.test.TestCase, parameterized.TestCase):
+class RolloutActorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_num_steps_must_be_positive(self):
     env = environments.VectorEnv(fake_envs.COUNTER_ID, 1, seed=0)
-    with self.assertRaisesRegex(ValueError, '--num_steps_per_env=0'):
-      rollout.RolloutCollector(env, SumActor(), 0)
+    with self.assertRaisesRegex(ValueError, 'num_steps=0'):
+      rollout.RolloutActor(env, SumActor(), 0)
 
   def test_hand_computed_rollout(self):
     """Env 0 terminates after 3 steps, env 1 is cut by the 5-step time limit (T=7)."""
@@ -155,16 +155,26 @@ class RolloutCollectorTest(tf.test.TestCase, parameterized.TestCase):
   def test_reset_with_seed_starts_new_episodes(self):
     collector = _counter_collector(2, 3)
     collector.collect()
-    collector.reset(seed=10)
+    collector.reset_with_seed(10)
     batch, returns, _ = collector.collect()
     self.assertAllEqual(batch.observation[0], [[0.0, 10.0], [0.0, 11.0]])
     self.assertAllEqual(batch.terminated[:, 0], [0, 0, 1])  # id 10 is even: terminates.
     self.assertEqual(returns, [63.0])
 
+  def test_act_takes_whole_rollouts_within_the_budget(self):
+    collector = _counter_collector(2, 3)  # Rollouts of 2 x 3 = 6 steps.
+    self.assertEqual(collector.act(5), (None, 0, (), ()))
+    acted = collector.act(6)
+    self.assertEqual(acted.env_steps, 6)
+    self.assertEqual(acted.experience.reward.shape, (3, 2))
+    collector.reset(env_steps=10)  # Env i seeded env.seed + 10 + i.
+    acted = collector.act(100)
+    self.assertAllEqual(acted.experience.observation[0], [[0.0, 10.0], [0.0, 11.0]])
+
   def test_termination_at_the_time_limit_is_not_bootstrapped(self):
     env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, max_episode_steps=MAX_STEPS,
                                  terminate_at=MAX_STEPS)
-    batch, _, _ = rollout.RolloutCollector(env, SumActor(), MAX_STEPS).collect()
+    batch, _, _ = rollout.RolloutActor(env, SumActor(), MAX_STEPS).collect()
     # Env 0 terminates exactly at the limit: terminal, not truncated, no truncation value.
     self.assertAllEqual(batch.terminated[:, 0], [0, 0, 0, 0, 1])
     self.assertAllEqual(batch.truncated[:, 0], [0] * 5)
@@ -185,7 +195,7 @@ class RolloutCollectorTest(tf.test.TestCase, parameterized.TestCase):
         return action, tf.zeros([tf.shape(observation)[0]]), self.value(observation)
 
     env = environments.VectorEnv(fake_envs.ECHO_ID, 2, seed=0)
-    batch, _, _ = rollout.RolloutCollector(env, ConstantActor(), 3).collect()
+    batch, _, _ = rollout.RolloutActor(env, ConstantActor(), 3).collect()
     self.assertEqual(batch.action.dtype, tf.float32)
     self.assertAllEqual(batch.action, [[[5.0, -0.5]] * 2] * 3)
     # The env saw the clipped action: it echoes it as the next observation, sums it as reward.
@@ -198,7 +208,7 @@ class RolloutCollectorTest(tf.test.TestCase, parameterized.TestCase):
     """A real env with a 5-step limit: the rollout replays gymnasium step by step."""
     num_envs, num_steps, seed, limit = 2, 12, 4, 5
     env = environments.VectorEnv('CartPole-v1', num_envs, seed=seed, max_episode_steps=limit)
-    collector = rollout.RolloutCollector(env, SumActor(constant_action=1), num_steps)
+    collector = rollout.RolloutActor(env, SumActor(constant_action=1), num_steps)
     batch, returns, lengths = collector.collect()
     for i in range(num_envs):
       reference = gym.make('CartPole-v1', max_episode_steps=limit)

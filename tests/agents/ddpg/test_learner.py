@@ -1,6 +1,7 @@
 """DDPG/TD3 learner: one compiled update on a fake batch, checked against a numpy re-derivation
 of the target and the soft update; TD3's delay and smoothing; mirrored equals default."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import replay
 from agents.ddpg import builder
 from agents.ddpg import config as ddpg_config
@@ -35,8 +37,11 @@ def small(config_cls, **kwargs):
   return config_cls(hidden_sizes=(16, 16), batch_size=8, learning_starts=8, **kwargs)
 
 
+_SPEC = core.EnvironmentSpec(_OBS_SPEC, _ACTION_SPEC)
+
+
 def make(config, seed=0):
-  return builder.make_agent(_OBS_SPEC, _ACTION_SPEC, config, tf.distribute.get_strategy(), seed)
+  return builder.make_components(_SPEC, config, tf.distribute.get_strategy(), seed)
 
 
 def values(variables):
@@ -119,6 +124,48 @@ class DDPGLearnerTest(parameterized.TestCase):
     self.assertNotIn('priority', metrics)
     self.assertNotIn('key', metrics)
 
+  def test_step_samples_the_connected_table_and_writes_priorities_back(self):
+    config = small(ddpg_config.DDPGConfig, critic_weight_decay=0.0, prioritized_replay=True,
+                   priority_epsilon=0.01)
+    learner = make(config).learner
+    with self.assertRaisesRegex(ValueError, 'connect'):
+      learner.step()
+    keys = np.arange(100, 108, dtype=np.uint64)
+    batch = fake_batch()._replace(extras=dict(key=keys,
+                                              importance_weight=np.ones(8, np.float32)))
+    iterators, written = [], []
+
+    def make_iterator():
+      iterators.append(iter(tf.data.Dataset.from_tensors(batch).repeat()))
+      return iterators[-1]
+
+    learner.connect(make_iterator, lambda k, p: written.append((k, p)))
+    target = batch.reward + batch.discount * learner._target_critic(
+        batch.next_observation, learner._target_actor(batch.next_observation)).numpy()
+    q = learner._critic(batch.observation, batch.action).numpy()
+    metrics = learner.step()
+    # The keys and priorities went to the table, not into the metrics.
+    self.assertNotIn('key', metrics)
+    self.assertNotIn('priority', metrics)
+    self.assertIn('critic_loss', metrics)
+    self.assertLen(written, 1)
+    np.testing.assert_array_equal(written[0][0], keys)
+    np.testing.assert_allclose(written[0][1], np.abs(target - q) + 0.01, rtol=1e-5)
+    learner.step()
+    self.assertLen(iterators, 1)  # Made at the first step, then kept.
+    self.assertLen(written, 2)
+    self.assertEqual(int(learner.num_updates.numpy()), 2)
+
+  def test_step_without_prioritized_replay_writes_no_priorities(self):
+    learner = make(small(ddpg_config.DDPGConfig)).learner
+    written = []
+    learner.connect(lambda: iter(tf.data.Dataset.from_tensors(fake_batch()).repeat()),
+                    lambda k, p: written.append((k, p)))
+    metrics = learner.step()
+    self.assertEqual(written, [])
+    self.assertNotIn('priority', metrics)
+    self.assertEqual(int(learner.num_updates.numpy()), 1)
+
   def test_observation_batch_norm_updates_moving_statistics(self):
     agent = make(small(ddpg_config.DDPGConfig, observation_batch_norm=True))
     moving_mean = [v for v in agent.actor_network.variables if 'moving_mean' in v.name][0]
@@ -129,23 +176,34 @@ class DDPGLearnerTest(parameterized.TestCase):
   def test_ou_noise_persists_within_an_episode_and_resets(self):
     agent = make(small(ddpg_config.DDPGConfig, exploration_noise='ou', exploration_sigma=0.2))
     observation = np.zeros((1, 3), np.float32)
-    mode = agent.actor.mode(observation).numpy()
-    agent.actor.reset()
-    noise = [agent.actor.select(observation).numpy() - mode for _ in range(3)]
+    mode = agent.policy.mode(observation).numpy()
+    agent.policy.reset()
+    noise = [agent.policy.select(observation).numpy() - mode for _ in range(3)]
     # x_1 = sigma e_1, x_2 = (1 - theta) x_1 + sigma e_2: correlated, not i.i.d.
     self.assertGreater(np.abs(noise[0]).sum(), 0)
-    agent.actor.reset()
-    self.assertTrue(np.allclose(agent.actor._ou_state.numpy(), 0.0))
+    agent.policy.reset()
+    self.assertTrue(np.allclose(agent.policy._ou_state.numpy(), 0.0))
 
   def test_actions_stay_inside_the_bounds(self):
     agent = make(small(ddpg_config.DDPGConfig, exploration_noise='gaussian',
                        exploration_sigma=5.0))
-    actions = agent.actor.select(np.random.normal(size=(256, 3)).astype(np.float32)).numpy()
+    actions = agent.policy.select(np.random.normal(size=(256, 3)).astype(np.float32)).numpy()
     self.assertTrue(np.all(actions >= [-1, -2]) and np.all(actions <= [1, 2]))
     self.assertGreater(np.mean(np.isclose(np.abs(actions), [1, 2])), 0.5)
 
 
 class TD3LearnerTest(parameterized.TestCase):
+
+  def test_td3_fields_belong_to_td3_and_ddpg_keeps_its_values(self):
+    td3_fields = {'twin_critics', 'policy_delay', 'target_noise', 'target_noise_clip'}
+    self.assertEmpty(td3_fields & {f.name for f in dataclasses.fields(ddpg_config.DDPGConfig)})
+    self.assertLessEqual(td3_fields, {f.name for f in dataclasses.fields(td3_config.TD3Config)})
+    config = small(ddpg_config.DDPGConfig)
+    self.assertEqual((config.twin_critics, config.policy_delay, config.target_noise),
+                     (False, 1, 0.0))
+    # One critic: a single [B] Q tensor, not a pair.
+    q = make(config).critic(fake_batch().observation, fake_batch().action)
+    self.assertEqual(q.shape, (8,))
 
   def test_actor_and_targets_update_every_second_step(self):
     agent = make(small(td3_config.TD3Config))
@@ -204,7 +262,7 @@ class MirroredTest(parameterized.TestCase):
           # Prioritized: importance weights per replica, priorities and keys gathered back.
           config = t.small(td3_config.TD3Config, target_noise=0.0, prioritized_replay=True)
           tf.keras.utils.set_random_seed(0)
-          agent = builder.make_agent(t._OBS_SPEC, t._ACTION_SPEC, config, strategy, 0)
+          agent = builder.make_components(t._SPEC, config, strategy, 0)
           batch = t.fake_batch()._replace(extras=dict(
               key=np.arange(8, dtype=np.uint64),
               importance_weight=np.linspace(0.3, 1.0, 8).astype(np.float32)))
@@ -213,7 +271,7 @@ class MirroredTest(parameterized.TestCase):
             dataset = strategy.experimental_distribute_dataset(dataset)
           iterator = iter(dataset)
           for _ in range(3):
-            metrics = agent.learner.step(iterator)
+            metrics = agent.learner.step_from(iterator)
           out[name] = [float(np.sum(v.numpy())) for v in agent.actor_network.variables +
                        agent.critic.variables]
           out[name + '_priority'] = metrics['priority'].numpy().tolist()

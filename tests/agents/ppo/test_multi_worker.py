@@ -27,6 +27,7 @@ _SCRIPT = textwrap.dedent('''
     import json, sys
     import numpy as np
     import tensorflow as tf
+    from agents.common import core
     from agents.common import distribute
     from agents.ppo import builder
     from agents.ppo import config as ppo_config
@@ -41,17 +42,18 @@ _SCRIPT = textwrap.dedent('''
     config = ppo_config.PPOConfig(num_envs=num_envs, num_steps_per_env=6,
                                   minibatch_size=num_envs * 6, num_epochs=3, hidden_sizes=(8,),
                                   normalize_advantages=False)
-    agent = builder.make_agent(t._OBS_SPEC, t._DISCRETE, config, strategy, seed=1)
+    components = builder.make_components(core.EnvironmentSpec(t._OBS_SPEC, t._DISCRETE),
+                                         config, strategy, seed=1)
     for update in range(3):
-      parts = [t.fake_rollout(t._DISCRETE, b=4, seed=10 * update + w, agent=agent)
+      parts = [t.fake_rollout(t._DISCRETE, b=4, seed=10 * update + w, parts=components)
                for w in range(2)]
       if mode == 'worker':
         rollout = parts[index]
       else:  # The union of both workers' environments, side by side along B.
         rollout = rollout_lib.Rollout(*[np.concatenate(x, axis=1 if np.ndim(x[0]) > 1 else 0)
                                         for x in zip(*parts)])
-      metrics = agent.learner.update(rollout, 0.0)
-    variables = [np.asarray(v.numpy()).tolist() for v in agent.network.trainable_variables]
+      metrics = components.learner.step(rollout)
+    variables = [np.asarray(v.numpy()).tolist() for v in components.network.trainable_variables]
     with open(out, 'w') as f:
       json.dump(dict(workers=workers, variables=variables, loss=float(metrics['loss'])), f)
 ''')

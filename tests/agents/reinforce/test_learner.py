@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import config as config_lib
+from agents.common import core
 from agents.common import episodes
 from agents.reinforce import builder
 from agents.reinforce import config as reinforce_config
@@ -19,8 +20,8 @@ _T, _B = 4, 3
 def make(action_spec=_DISCRETE, **overrides):
   config = reinforce_config.ReinforceConfig(**{**dict(num_envs=_B, hidden_sizes=(8,)),
                                                **overrides})
-  return builder.make_agent(_OBS_SPEC, action_spec, config, tf.distribute.get_strategy(),
-                            seed=1)
+  return builder.make_components(core.EnvironmentSpec(_OBS_SPEC, action_spec), config,
+                                 tf.distribute.get_strategy(), seed=1)
 
 
 def fake_episodes(action_spec=_DISCRETE, seed=0):
@@ -70,9 +71,9 @@ class ReinforceLearnerTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters('bootstrap', 'cut')
   def test_returns_match_numpy(self, truncation):
-    agent = make(discount=0.9, truncation=truncation)
+    parts = make(discount=0.9, truncation=truncation)
     batch = fake_episodes()
-    returns = agent.learner.returns(episodes.EpisodeBatch(*map(tf.constant, batch)))
+    returns = parts.learner.returns(episodes.EpisodeBatch(*map(tf.constant, batch)))
     self.assertAllClose(returns, numpy_returns(batch, 0.9, truncation), rtol=1e-6)
     # Hand check of the truncated episode's last step: r_3 + 0.9 * 5.
     expected_last = batch.reward[3, 1] + (0.9 * 5.0 if truncation == 'bootstrap' else 0.0)
@@ -88,14 +89,14 @@ class ReinforceLearnerTest(tf.test.TestCase, parameterized.TestCase):
   def test_sgd_step_is_the_numpy_gradient(self, return_type, baseline, normalize, weighting):
     # Linear softmax policy and linear value with SGD: each parameter moves by -lr * gradient.
     lr_pi, lr_v, gamma, c_e = 0.1, 0.05, 0.9, 0.2
-    agent = make(hidden_sizes=(), optimizer='sgd', actor_learning_rate=lr_pi,
+    parts = make(hidden_sizes=(), optimizer='sgd', actor_learning_rate=lr_pi,
                  critic_learning_rate=lr_v, discount=gamma, return_type=return_type,
                  baseline=baseline, truncation='bootstrap' if baseline else 'cut',
                  normalize_returns=normalize, discount_weighting=weighting, entropy_coef=c_e)
     batch = fake_episodes(seed=4)
-    w_pi, b_pi = [v.numpy().copy() for v in agent.network.policy_head.trainable_variables]
-    w_v, b_v = [v.numpy().copy() for v in agent.network.value_head.trainable_variables]
-    metrics = agent.learner.update(batch)
+    w_pi, b_pi = [v.numpy().copy() for v in parts.network.policy_head.trainable_variables]
+    w_v, b_v = [v.numpy().copy() for v in parts.network.value_head.trainable_variables]
+    metrics = parts.learner.step(batch)
 
     real = batch.mask.reshape(-1) > 0
     n = real.sum()
@@ -121,14 +122,14 @@ class ReinforceLearnerTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(metrics['value_loss'], np.mean(0.5 * (g - value) ** 2), rtol=1e-5)
     self.assertAllClose(metrics['entropy'], np.mean(entropy), rtol=1e-5)
     d_logits = (-(np.eye(3)[a] - p) * weight[:, None] + c_e * p * (log_p + entropy[:, None])) / n
-    self.assertAllClose((w_pi - agent.network.policy_head.trainable_variables[0].numpy()) / lr_pi,
+    self.assertAllClose((w_pi - parts.network.policy_head.trainable_variables[0].numpy()) / lr_pi,
                         x.T @ d_logits, rtol=1e-4, atol=1e-6)
-    self.assertAllClose((b_pi - agent.network.policy_head.trainable_variables[1].numpy()) / lr_pi,
+    self.assertAllClose((b_pi - parts.network.policy_head.trainable_variables[1].numpy()) / lr_pi,
                         d_logits.sum(0), rtol=1e-4, atol=1e-6)
     d_value = (value - g) / n if baseline else np.zeros_like(value)
-    self.assertAllClose((w_v - agent.network.value_head.trainable_variables[0].numpy()) / lr_v,
+    self.assertAllClose((w_v - parts.network.value_head.trainable_variables[0].numpy()) / lr_v,
                         (x.T @ d_value)[:, None], rtol=1e-4, atol=1e-6)
-    self.assertAllClose((b_v - agent.network.value_head.trainable_variables[1].numpy()) / lr_v,
+    self.assertAllClose((b_v - parts.network.value_head.trainable_variables[1].numpy()) / lr_v,
                         [d_value.sum()], rtol=1e-4, atol=1e-6)
 
   def test_padding_does_not_change_the_update(self):
@@ -138,9 +139,9 @@ class ReinforceLearnerTest(tf.test.TestCase, parameterized.TestCase):
     results = []
     for b in (batch, padded):
       tf.keras.utils.set_random_seed(3)
-      agent = make()
-      metrics = agent.learner.update(b)
-      results.append(([v.numpy() for v in agent.network.trainable_variables],
+      parts = make()
+      metrics = parts.learner.step(b)
+      results.append(([v.numpy() for v in parts.network.trainable_variables],
                       float(metrics['policy_loss'])))
     self.assertAllClose(results[0][1], results[1][1], rtol=1e-6)
     for u, v in zip(results[0][0], results[1][0]):
@@ -148,31 +149,43 @@ class ReinforceLearnerTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(('discrete', _DISCRETE), ('continuous', _CONTINUOUS))
   def test_update_changes_every_variable_and_is_finite(self, action_spec):
-    agent = make(action_spec)
-    before = [v.numpy().copy() for v in agent.network.trainable_variables]
-    metrics = agent.learner.update(fake_episodes(action_spec))
+    parts = make(action_spec)
+    before = [v.numpy().copy() for v in parts.network.trainable_variables]
+    metrics = parts.learner.step(fake_episodes(action_spec))
     for name, value in metrics.items():
       self.assertEqual(value.shape, (), name)
       self.assertTrue(np.isfinite(value.numpy()), name)
-    for b, v in zip(before, agent.network.trainable_variables):
+    for b, v in zip(before, parts.network.trainable_variables):
       self.assertNotAllClose(b, v.numpy(), msg=f'{v.name} did not change')
-    self.assertEqual(int(agent.learner.num_updates.numpy()), 1)
+    self.assertEqual(int(parts.learner.num_updates.numpy()), 1)
 
   def test_without_baseline_the_value_network_is_untouched(self):
-    agent = make(baseline=False, truncation='cut')
-    before = [v.numpy().copy() for v in agent.network.value_variables]
-    agent.learner.update(fake_episodes())
-    for b, v in zip(before, agent.network.value_variables):
+    parts = make(baseline=False, truncation='cut')
+    before = [v.numpy().copy() for v in parts.network.value_variables]
+    parts.learner.step(fake_episodes())
+    for b, v in zip(before, parts.network.value_variables):
       self.assertAllEqual(b, v.numpy())
 
-  def test_config_fields_are_documented_and_bad_values_name_the_flag(self):
+  def test_config_fields_are_documented_and_bad_values_name_the_field(self):
     config_lib.check_documented(reinforce_config.ReinforceConfig)
-    with self.assertRaisesRegex(ValueError, '--truncation='):
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                "ReinforceConfig.truncation='bootstrap': .*needs a value "
+                                'function'):
       reinforce_config.ReinforceConfig(baseline=False)
-    with self.assertRaisesRegex(ValueError, '--return_type='):
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                "ReinforceConfig.return_type='g0': must be one of"):
       reinforce_config.ReinforceConfig(return_type='g0')
-    with self.assertRaisesRegex(ValueError, '--actor_learning_rate='):
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                'ReinforceConfig.actor_learning_rate=0.0: must be > 0'):
       reinforce_config.ReinforceConfig(actor_learning_rate=0.0)
+
+  def test_distribution_strategy_is_rejected_naming_the_setting(self):
+    with self.assertRaisesRegex(config_lib.ConfigError,
+                                "RunSettings.strategy='one_device': REINFORCE supports only "
+                                'the default strategy'):
+      builder.make_components(core.EnvironmentSpec(_OBS_SPEC, _DISCRETE),
+                              reinforce_config.ReinforceConfig(num_envs=_B, hidden_sizes=(8,)),
+                              tf.distribute.OneDeviceStrategy('/cpu:0'), seed=1)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.sac import builder
 from agents.sac import config as sac_config
 from tests.agents.ddpg.test_learner import fake_batch
@@ -17,7 +18,8 @@ _ACTION_SPEC = specs.BoundedArray((2,), np.float32, [-1.0, -2.0], [1.0, 2.0], na
 def make(**kwargs):
   config = sac_config.SACConfig(hidden_sizes=(16, 16), batch_size=8, learning_starts=8,
                                 **kwargs)
-  return builder.make_agent(_OBS_SPEC, _ACTION_SPEC, config, tf.distribute.get_strategy(), 0)
+  return builder.make_components(core.EnvironmentSpec(_OBS_SPEC, _ACTION_SPEC), config,
+                                 tf.distribute.get_strategy(), 0)
 
 
 def values(variables):

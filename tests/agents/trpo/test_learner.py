@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import config as common_config
+from agents.common import core
 from agents.common import rollout as rollout_lib
 from agents.trpo import builder
 from agents.trpo import config as trpo_config
@@ -22,16 +23,17 @@ def make(action_spec, strategy=None, **overrides):
   config = trpo_config.TRPOConfig(**{
       **dict(num_envs=_B, num_steps_per_env=_T, hidden_sizes=(8,), value_minibatch_size=8),
       **overrides})
-  return builder.make_agent(_OBS_SPEC, action_spec, config,
-                            strategy or tf.distribute.get_strategy(), seed=1)
+  return builder.make_components(core.EnvironmentSpec(_OBS_SPEC, action_spec), config,
+                                 strategy or tf.distribute.get_strategy(), seed=1)
 
 
-def on_policy_rollout(action_spec, agent, seed=0, zero_rewards=False):
-  """A [T, B] rollout whose actions are sampled from the agent's policy, with a termination
-  and a time-limit truncation; the actor's log-probs and values, as the collector stores them."""
+def on_policy_rollout(action_spec, parts, seed=0, zero_rewards=False):
+  """A [T, B] rollout whose actions are sampled from the components' policy, with a termination
+  and a time-limit truncation; the policy's log-probs and values, as the rollout actor stores
+  them."""
   rng = np.random.default_rng(seed)
   observation = rng.normal(size=(_T, _B, 3)).astype(np.float32)
-  action, log_prob, value = agent.actor.step(observation.reshape(_T * _B, 3))
+  action, log_prob, value = parts.policy.step(observation.reshape(_T * _B, 3))
   action = action.numpy().reshape((_T, _B) + action.shape[1:])
   terminated = np.zeros((_T, _B), np.float32)
   truncated = np.zeros((_T, _B), np.float32)
@@ -73,19 +75,19 @@ class FisherVectorProductTest(tf.test.TestCase, parameterized.TestCase):
   def test_linear_softmax_matches_analytic_fisher(self, damping):
     # logits = x W + b. At theta = theta_old the Hessian of mean_s KL[pi_old || pi_theta] is the
     # Fisher matrix mean_s J^T (diag(p) - p p^T) J with J v = x VW + vb (logit directions).
-    agent = make(_DISCRETE, hidden_sizes=(), cg_damping=damping)
-    w, b = [v.numpy() for v in agent.network.policy_head.trainable_variables]
+    parts = make(_DISCRETE, hidden_sizes=(), cg_damping=damping)
+    w, b = [v.numpy() for v in parts.network.policy_head.trainable_variables]
     rng = np.random.default_rng(0)
     # Larger weights than the near-uniform initial head, so p is far from uniform.
     w = rng.normal(size=w.shape).astype(np.float32)
     b = rng.normal(size=b.shape).astype(np.float32)
-    for variable, value in zip(agent.network.policy_head.trainable_variables, (w, b)):
+    for variable, value in zip(parts.network.policy_head.trainable_variables, (w, b)):
       variable.assign(value)
     x = rng.normal(size=(16, 3)).astype(np.float32)
     vw = rng.normal(size=w.shape).astype(np.float32)
     vb = rng.normal(size=b.shape).astype(np.float32)
 
-    product = agent.learner.fisher_vector_product(x, agent.network.policy(x))
+    product = parts.learner.fisher_vector_product(x, parts.network.policy(x))
     fvw, fvb = [t.numpy() for t in product([tf.constant(vw), tf.constant(vb)])]
 
     p = _softmax(x @ w + b)
@@ -97,10 +99,10 @@ class FisherVectorProductTest(tf.test.TestCase, parameterized.TestCase):
   def test_linear_softmax_matches_tf_hessians(self):
     # The same product against the explicit 12 x 12 Hessian (tf.hessians) of the mean KL
     # written directly in the flattened parameters theta = [vec(W), b].
-    agent = make(_DISCRETE, hidden_sizes=(), cg_damping=0.0)
+    parts = make(_DISCRETE, hidden_sizes=(), cg_damping=0.0)
     rng = np.random.default_rng(1)
     x = rng.normal(size=(10, 3)).astype(np.float32)
-    w, b = [v.numpy() for v in agent.network.policy_head.trainable_variables]
+    w, b = [v.numpy() for v in parts.network.policy_head.trainable_variables]
     old_logits = x @ w + b
 
     @tf.function(autograph=False)
@@ -113,7 +115,7 @@ class FisherVectorProductTest(tf.test.TestCase, parameterized.TestCase):
       return tf.hessians(kl, theta)[0]
 
     v = rng.normal(size=12).astype(np.float32)
-    fvw, fvb = agent.learner.fisher_vector_product(x, agent.network.policy(x))(
+    fvw, fvb = parts.learner.fisher_vector_product(x, parts.network.policy(x))(
         [tf.constant(v[:9].reshape(3, 3)), tf.constant(v[9:])])
     expected = hessian().numpy() @ v
     self.assertAllClose(np.concatenate([fvw.numpy().ravel(), fvb.numpy()]), expected,
@@ -122,20 +124,20 @@ class FisherVectorProductTest(tf.test.TestCase, parameterized.TestCase):
   def test_gaussian_quadratic_form_matches_finite_differences(self):
     # v^T F v = d^2/de^2 mean KL[pi_old || pi_{theta + e v}] at e = 0 (KL and its gradient are
     # 0 there), by central differences, for an MLP Gaussian policy.
-    agent = make(_CONTINUOUS, hidden_sizes=(8,), cg_damping=0.0)
+    parts = make(_CONTINUOUS, hidden_sizes=(8,), cg_damping=0.0)
     rng = np.random.default_rng(2)
     x = rng.normal(size=(12, 3)).astype(np.float32)
-    variables = list(agent.network.policy_variables)
+    variables = list(parts.network.policy_variables)
     theta = _snapshot(variables)
     v = [rng.normal(size=t.shape).astype(np.float32) for t in theta]
-    old = agent.network.policy(x)
-    fv = agent.learner.fisher_vector_product(x, old)([tf.constant(t) for t in v])
+    old = parts.network.policy(x)
+    fv = parts.learner.fisher_vector_product(x, old)([tf.constant(t) for t in v])
     quadratic = sum(float(np.sum(a * b.numpy())) for a, b in zip(v, fv))
 
     def kl_at(eps):
       for variable, t, d in zip(variables, theta, v):
         variable.assign(t + eps * d)
-      return float(tf.reduce_mean(old.kl_divergence(agent.network.policy(x))))
+      return float(tf.reduce_mean(old.kl_divergence(parts.network.policy(x))))
 
     eps = 1e-2
     finite = (kl_at(eps) + kl_at(-eps) - 2.0 * kl_at(0.0)) / eps ** 2
@@ -150,17 +152,17 @@ class TRPOLearnerTest(tf.test.TestCase, parameterized.TestCase):
       ('continuous_not_compiled', _CONTINUOUS, True, False))
   def test_one_update_respects_trust_region_and_improves_surrogate(
       self, action_spec, normalize, jit_compile):
-    agent = make(action_spec, normalize_observations=normalize, jit_compile=jit_compile)
-    config = agent.learner._config
-    rollout = on_policy_rollout(action_spec, agent)
+    parts = make(action_spec, normalize_observations=normalize, jit_compile=jit_compile)
+    config = parts.learner._config
+    rollout = on_policy_rollout(action_spec, parts)
     observation = rollout.observation.reshape(_T * _B, 3)
     action = rollout.action.reshape((_T * _B,) + rollout.action.shape[2:])
     if normalize:
-      observation = agent.observation_normalizer.normalize(observation)
-    old = agent.network.policy(observation)  # An eager snapshot of pi_old.
-    value_before = _snapshot(agent.network.value_variables)
+      observation = parts.observation_normalizer.normalize(observation)
+    old = parts.network.policy(observation)  # An eager snapshot of pi_old.
+    value_before = _snapshot(parts.network.value_variables)
 
-    metrics = agent.learner.update(rollout, 0.0)
+    metrics = parts.learner.step(rollout)
 
     self.assertContainsSubset(
         {'surrogate_improvement', 'expected_improvement', 'kl', 'step_size',
@@ -170,7 +172,7 @@ class TRPOLearnerTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(value.shape, (), name)
       self.assertTrue(np.isfinite(value.numpy()), name)
     self.assertEqual(float(metrics['accepted']), 1.0)
-    new = agent.network.policy(observation)
+    new = parts.network.policy(observation)
     kl = float(tf.reduce_mean(old.kl_divergence(new)))
     self.assertGreater(kl, 0.0)
     self.assertLessEqual(kl, config.max_kl * config.kl_tolerance * (1 + 1e-4))
@@ -183,30 +185,30 @@ class TRPOLearnerTest(tf.test.TestCase, parameterized.TestCase):
                         atol=1e-6)
     self.assertGreaterEqual(float(metrics['surrogate_improvement']),
                             config.accept_ratio * float(metrics['expected_improvement']))
-    for before, variable in zip(value_before, agent.network.value_variables):
+    for before, variable in zip(value_before, parts.network.value_variables):
       self.assertNotAllClose(before, variable.numpy(), msg=f'{variable.name} did not change')
-    self.assertEqual(int(agent.learner.num_updates.numpy()), 1)
+    self.assertEqual(int(parts.learner.num_updates.numpy()), 1)
     if normalize:  # Statistics move after the update, with the rollout's observations.
-      self.assertGreater(float(agent.observation_normalizer.count.numpy()), _T * _B)
+      self.assertGreater(float(parts.observation_normalizer.count.numpy()), _T * _B)
 
   @parameterized.named_parameters(
       ('unreachable_accept_ratio', dict(accept_ratio=1e9), False),
       ('zero_advantages', {}, True))
   def test_rejected_line_search_keeps_the_policy(self, overrides, zero_rewards):
-    agent = make(_DISCRETE, max_backtracks=3, **overrides)
-    rollout = on_policy_rollout(_DISCRETE, agent, zero_rewards=zero_rewards)
-    policy_before = _snapshot(agent.network.policy_variables)
-    value_before = _snapshot(agent.network.value_variables)
-    metrics = agent.learner.update(rollout, 0.0)
+    parts = make(_DISCRETE, max_backtracks=3, **overrides)
+    rollout = on_policy_rollout(_DISCRETE, parts, zero_rewards=zero_rewards)
+    policy_before = _snapshot(parts.network.policy_variables)
+    value_before = _snapshot(parts.network.value_variables)
+    metrics = parts.learner.step(rollout)
     self.assertEqual(float(metrics['accepted']), 0.0)
     self.assertEqual(float(metrics['step_size']), 0.0)
     self.assertEqual(float(metrics['surrogate_improvement']), 0.0)
     self.assertEqual(float(metrics['kl']), 0.0)
     self.assertEqual(float(metrics['line_search_steps']), 3.0)
-    for before, variable in zip(policy_before, agent.network.policy_variables):
+    for before, variable in zip(policy_before, parts.network.policy_variables):
       self.assertAllEqual(before, variable.numpy())
     if not zero_rewards:  # The value function is fitted whatever the line search does.
-      for before, variable in zip(value_before, agent.network.value_variables):
+      for before, variable in zip(value_before, parts.network.value_variables):
         self.assertNotAllClose(before, variable.numpy())
 
   def test_compiled_and_uncompiled_updates_agree(self):
@@ -217,20 +219,22 @@ class TRPOLearnerTest(tf.test.TestCase, parameterized.TestCase):
     rollout = on_policy_rollout(_CONTINUOUS, first)
     initial = _snapshot(first.network.variables)
     for jit_compile in (True, False):
-      agent = first if jit_compile else make(_CONTINUOUS, jit_compile=False, **kwargs)
-      for variable, value in zip(agent.network.variables, initial):
+      parts = first if jit_compile else make(_CONTINUOUS, jit_compile=False, **kwargs)
+      for variable, value in zip(parts.network.variables, initial):
         variable.assign(value)
-      metrics = agent.learner.update(rollout, 0.0)
+      metrics = parts.learner.step(rollout)
       results.append(({k: float(v) for k, v in metrics.items()},
-                       _snapshot(agent.network.trainable_variables)))
+                       _snapshot(parts.network.trainable_variables)))
     (m1, v1), (m2, v2) = results
     for name in m1:
       self.assertAllClose(m1[name], m2[name], rtol=1e-3, atol=1e-5, msg=name)
     for a, b in zip(v1, v2):
       self.assertAllClose(a, b, rtol=1e-3, atol=1e-5)
 
-  def test_distribution_strategy_is_rejected_naming_the_flag(self):
-    with self.assertRaisesRegex(ValueError, '--strategy'):
+  def test_distribution_strategy_is_rejected_naming_the_setting(self):
+    with self.assertRaisesRegex(common_config.ConfigError,
+                                "RunSettings.strategy='one_device': TRPO supports only the "
+                                'default strategy'):
       make(_DISCRETE, strategy=tf.distribute.OneDeviceStrategy('/cpu:0'))
 
 
@@ -246,7 +250,8 @@ class TRPOConfigTest(tf.test.TestCase, parameterized.TestCase):
       ('max_kl', 0.0), ('backtrack_coef', 1.0), ('kl_tolerance', 0.5),
       ('value_minibatch_size', 7), ('cg_iterations', 0))
   def test_invalid_values_name_the_field(self, field, value):
-    with self.assertRaisesRegex(common_config.ConfigError, f'--{field}='):
+    with self.assertRaisesRegex(common_config.ConfigError,
+                                f'TRPOConfig.{field}={value!r}: '):
       trpo_config.TRPOConfig(**{field: value})
 
 
