@@ -39,6 +39,7 @@ def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distr
   run's own progress lines are what a user reads.
   """
   logging.set_verbosity(logging.WARNING)
+  tf.get_logger().setLevel('WARNING')
   if shared['logical_cpus'].value:
     distribute.split_logical_cpus(shared['logical_cpus'].value)
   seeding.set_global_seeds(seed, deterministic_ops=shared['deterministic_ops'].value)

@@ -115,6 +115,8 @@ class Agent:
       the budget at a time).
     after_checkpoint: called after every checkpoint (e.g. to checkpoint a replay table).
     report: extra fields for evaluation.json, read at the end of the run.
+    describe: a few words on state kept outside the checkpoint, for the line a resumed run
+      prints (e.g. '600 transitions in replay').
     close: releases the environments, replay server and anything else the agent started.
   """
   actors: Sequence[Actor]
@@ -126,6 +128,7 @@ class Agent:
   steps_per_act: int = 1
   after_checkpoint: Callable[[], Any] = _nothing
   report: Callable[[], Dict[str, Any]] = _nothing
+  describe: Callable[[], str] = str
   close: Callable[[], Any] = _nothing
 
   def __post_init__(self):

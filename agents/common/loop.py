@@ -200,7 +200,9 @@ class _Run:
                                  initial_step=self.step)
     if self.restored:
       self.log.truncate(self.step)
-      print(f'Resumed from {self.restored} at {self.step:,} env steps.', flush=True)
+      note = agent.describe()
+      note = f' ({note})' if note else ''
+      print(f'Resumed from {self.restored} at {self.step:,} env steps{note}.', flush=True)
     self.metrics: List[Mapping[str, Any]] = []
     self.returns: List[float] = []
     self.lengths: List[int] = []

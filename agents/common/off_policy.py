@@ -235,6 +235,10 @@ class ReplayActor(core.Actor):
     self._new_episode()
     return finished
 
+  def flush(self, timeout_ms: int = 60_000) -> None:
+    """Waits until the server has confirmed every transition written so far."""
+    self._writer.flush(timeout_ms=timeout_ms)
+
   def close(self) -> None:
     """Closes the writer (an unfinished episode's last transitions are dropped) and the env."""
     self._writer.close()
@@ -289,9 +293,14 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
     replay.close()  # Before the learner drops its iterator (see `Replay.close`).
     learner.disconnect()
 
+  def checkpoint_replay():
+    actor.flush()  # The last transition is confirmed, so the table's checkpoint holds it.
+    save_replay(replay)
+
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
                     state=dict(learner=learner, actor=policy),
                     learning_starts=config.learning_starts,
                     learner_steps_per_act=config.updates_per_step,
-                    after_checkpoint=lambda: save_replay(replay),
-                    report=lambda: {'replay_items': replay.size()}, close=close)
+                    after_checkpoint=checkpoint_replay,
+                    report=lambda: {'replay_items': replay.size()},
+                    describe=lambda: f'{replay.size():,} transitions in replay', close=close)

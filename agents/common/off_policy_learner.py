@@ -45,7 +45,7 @@ def soft_update(targets: Sequence[tf.Variable], sources: Sequence[tf.Variable],
 
 
 class OffPolicyLearner(tf.Module):
-  """Base of the off-policy learners: one compiled `step(iterator)` per gradient update.
+  """Base of the off-policy learners: one compiled `step_from(iterator)` per gradient update.
 
   Args:
     strategy: the strategy the variables were created under.

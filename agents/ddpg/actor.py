@@ -29,7 +29,7 @@ class NoisyDeterministicPolicy(tf.Module):
   def __init__(self, policy: tf.keras.Model, observation_spec: specs.Array,
                action_spec: specs.BoundedArray, noise: str, sigma: float, ou_theta: float,
                seed: int, jit_compile: bool = True):
-    super().__init__(name='noisy_deterministic_actor')
+    super().__init__(name='noisy_deterministic_policy')
     if noise not in ('gaussian', 'ou'):
       raise ValueError(f"NoisyDeterministicPolicy: noise={noise!r}, use 'gaussian' or 'ou'")
     self._policy = policy

@@ -29,7 +29,7 @@ class PPOLearner(tf.Module):
   The policy term is the clipped surrogate (eq. 7) or, with `objective='kl_penalty'`, the
   KL-penalized surrogate (eq. 8) whose coefficient beta adapts after each update (section 4).
 
-  One call to `update` is one iteration of Algorithm 1 after the rollout: GAE advantages and
+  One call to `step` is one iteration of Algorithm 1 after the rollout: GAE advantages and
   value targets are computed on the whole [T, B] rollout, then K epochs of shuffled minibatches
   are run, every step of which is executed under `strategy.run` on each replica's shard of the
   batch, with per-example losses averaged over the global minibatch size, gradients summed

@@ -24,7 +24,7 @@ class SquashedGaussianPolicy(tf.Module):
 
   def __init__(self, policy: critics.StochasticActor, observation_spec: specs.Array,
                seed: int, jit_compile: bool = True):
-    super().__init__(name='stochastic_policy_actor')
+    super().__init__(name='squashed_gaussian_policy')
     self._policy = policy
     self._rng = tf.random.Generator.from_seed(seed)
     signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),

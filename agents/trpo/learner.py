@@ -30,7 +30,7 @@ class TRPOLearner(tf.Module):
 
   Schulman et al. 2015, arXiv:1502.05477 (section 6, appendix C), advantages by GAE
   (Schulman et al. 2016, arXiv:1506.02438). On-policy: the rollout was collected by the current
-  policy pi_old. One call to `update`:
+  policy pi_old. One call to `step`:
 
     A_t = GAE(gamma, lambda) (normalized),  V^targ_t = A_t(unnormalized) + V(s_t),
     L(theta) = mean[exp(log pi_theta(a|s) - log pi_old(a|s)) A],  g = grad L(theta_old),
@@ -58,7 +58,8 @@ class TRPOLearner(tf.Module):
     observation_normalizer: running observation statistics shared with the actor, or None.
 
   Raises:
-    ValueError: under a distribution strategy (naming --strategy), or with a shared torso.
+    ConfigError: under a distribution strategy (naming `RunSettings.strategy`).
+    ValueError: with a shared torso.
   """
 
   def __init__(self, network, old_network, config: config_lib.TRPOConfig, strategy: tf.distribute.Strategy, seed: int,
