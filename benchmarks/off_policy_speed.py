@@ -5,7 +5,7 @@ r"""Learner throughput of SAC, TD3 and DDPG against the machine's matrix-multipl
 For each agent (Pendulum-v1 specs, hidden 256x256, batch 256; TD3/DDPG with one actor update
 per critic update for comparability, i.e. policy_delay 1):
   - `fixed`: gradient updates per second of `learner.update` on one batch already in memory;
-  - `replay`: updates per second of `learner.step(iterator)` sampling from a filled Reverb table
+  - `replay`: updates per second of `learner.step_from(iterator)` sampling from a filled Reverb table
     (what the training loop runs);
   - `matmul_bound`: iterations per second of a compiled loop of the same matrix multiplications
     (forward passes, weight and input gradients, with the update's shapes) and nothing else,
@@ -26,6 +26,7 @@ import numpy as np
 import reverb
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import environments
 from agents.common import off_policy
 from agents.common import replay as replay_lib
@@ -47,12 +48,15 @@ def _make(name, observation_spec, action_spec):
   common = dict(hidden_sizes=_HIDDEN, batch_size=_BATCH, learning_starts=1_000,
                 replay_size=100_000, jit_compile=_JIT.value)
   strategy = tf.distribute.get_strategy()
+  spec = core.EnvironmentSpec(observation_spec, action_spec)
   if name == 'sac':
     config = sac_config.SACConfig(learning_rate=1e-3, **common)
-    return config, sac_builder.make_agent(observation_spec, action_spec, config, strategy, 0)
-  config_cls = td3_config.TD3Config if name == 'td3' else ddpg_config.DDPGConfig
-  config = config_cls(policy_delay=1, **common)
-  return config, ddpg_builder.make_agent(observation_spec, action_spec, config, strategy, 0)
+    return config, sac_builder.make_components(spec, config, strategy, 0)
+  if name == 'td3':
+    config = td3_config.TD3Config(policy_delay=1, **common)
+  else:
+    config = ddpg_config.DDPGConfig(**common)
+  return config, ddpg_builder.make_components(spec, config, strategy, 0)
 
 
 def _matmul_program(name: str, obs_size: int, action_size: int):
@@ -144,7 +148,7 @@ def measure(name: str):
 
   def sampled():
     for _ in range(n):
-      agent.learner.step(iterator)
+      agent.learner.step_from(iterator)
     agent.learner.num_updates.numpy()
 
   def sample():

@@ -30,6 +30,7 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import environments
 from agents.common import rollout as rollout_lib
 from agents.ppo import builder
@@ -117,16 +118,17 @@ def measure() -> dict:
   n = _ITERATIONS.value
   start = time.perf_counter()
   env = environments.VectorEnv(_ENV, config.num_envs, seed=0)
-  agent = builder.make_agent(env.observation_spec(), env.action_spec(), config,
-                             tf.distribute.get_strategy(), seed=0)
-  collector = rollout_lib.RolloutCollector(env, agent.actor, config.num_steps_per_env)
-  collector.reset(seed=0)
+  parts = builder.make_components(core.EnvironmentSpec(env.observation_spec(), env.action_spec()),
+                                  config, tf.distribute.get_strategy(), seed=0,
+                                  horizon=100 * n * config.batch_size)
+  collector = rollout_lib.RolloutActor(env, parts.policy, config.num_steps_per_env)
+  collector.reset(env_steps=0)
   build_s = time.perf_counter() - start
 
   start = time.perf_counter()
   rollout, _, _ = collector.collect()
   rollout_first_s = time.perf_counter() - start
-  update = lambda: agent.learner.update(rollout, 0.5)['loss'].numpy()
+  update = lambda: parts.learner.step(rollout)['loss'].numpy()
   update_first_s = _first_call_s(update)
   rollout_ms = _ms_per_call(collector.collect, n)
   update_ms = _ms_per_call(update, n)

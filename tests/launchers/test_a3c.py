@@ -62,12 +62,20 @@ class RunTest(_TestCase):
 
   def test_outputs_and_resume(self):
     logdir = self.create_tempdir()
-    first = subprocess.run(_command(logdir, '--num_steps=300', '--checkpoint_every=100',
-                                    '--log_every=50'),
-                           cwd=_ROOT, env=_ENV, capture_output=True, text=True, timeout=300)
+    run = lambda *flags: subprocess.run(_command(logdir, '--log_every=50', *flags), cwd=_ROOT,
+                                        env=_ENV, capture_output=True, text=True, timeout=300)
+    first = run('--num_steps=300', '--checkpoint_every=100')
     self.assertEqual(first.returncode, 0, first.stderr[-2000:])
-    second = subprocess.run(_command(logdir, '--num_steps=600', '--log_every=50'),
-                            cwd=_ROOT, env=_ENV, capture_output=True, text=True, timeout=300)
+    # The learning rate annealed to 0 over the first 300 steps: a longer budget is refused.
+    longer = run('--num_steps=600')
+    self.assertEqual(longer.returncode, 2)
+    self.assertIn('--num_steps=600: ', longer.stderr)
+    self.assertIn('anneals learning_rate to 0 over 300 env steps', longer.stderr)
+
+    logdir = self.create_tempdir()
+    first = run('--num_steps=300', '--checkpoint_every=100', '--noanneal_learning_rate')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    second = run('--num_steps=600', '--noanneal_learning_rate')
     self.assertEqual(second.returncode, 0, second.stderr[-2000:])
     self.assertIn('Resumed from', second.stdout)
     with open(os.path.join(logdir, 'evaluation.json')) as f:
@@ -75,9 +83,9 @@ class RunTest(_TestCase):
     self.assertEqual(record['env_steps'], 600)
     self.assertTrue(record['resumed_from'].endswith('ckpt-300'), record['resumed_from'])
     for key in ('mean_return', 'std_return', 'episodes', 'wall_time_s', 'train_time_s',
-                'first_iteration_s', 'num_updates'):
+                'first_iteration_s', 'updates', 'num_workers'):
       self.assertIn(key, record)
-    self.assertGreaterEqual(record['num_updates'], 600 // 5)
+    self.assertGreaterEqual(record['updates'], 600 // 5)
     with open(os.path.join(logdir, 'metrics.csv'), newline='') as f:
       rows = list(csv.DictReader(f))
     steps = [float(r['env_steps']) for r in rows]
