@@ -1,6 +1,6 @@
 """Private argument checks shared by the loss modules (static shapes only, graph-safe)."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
@@ -55,3 +55,38 @@ def to_float(fn_name: str, arg_name: str, x, dtype: tf.DType) -> tf.Tensor:
     return to_tensor(x, dtype)
   except (TypeError, ValueError) as e:
     raise TypeError(f"{fn_name}: `{arg_name}`: {e}") from None
+
+
+def floats(fn_name: str, names: Sequence[str], xs: Sequence) -> List[tf.Tensor]:
+  """`xs` as tensors of the first one's float dtype (errors name the function and argument)."""
+  first = to_float(fn_name, names[0], xs[0], None)
+  return [first] + [to_float(fn_name, n, x, first.dtype) for n, x in zip(names[1:], xs[1:])]
+
+
+def same_shape_floats(fn_name: str, names: Sequence[str], xs: Sequence,
+                      layout: str = "([T, B] or [B])") -> List[tf.Tensor]:
+  """`floats(...)` of one shape, rank >= 1 (e.g. log-probabilities and advantages)."""
+  tensors = floats(fn_name, names, xs)
+  first = tensors[0]
+  check_min_rank(fn_name, names[0], first, 1, layout)
+  if first.shape.rank is not None:
+    for name, t in zip(names[1:], tensors[1:]):
+      check_rank(fn_name, name, t, first.shape.rank, f"(same as {names[0]})")
+  check_same_shape(fn_name, names, tensors)
+  return tensors
+
+
+def batch_floats(fn_name: str, names: Sequence[str], xs: Sequence) -> List[tf.Tensor]:
+  """`floats(...)` of one shape [B] (one-step quantities of a batch)."""
+  tensors = floats(fn_name, names, xs)
+  for name, x in zip(names, tensors):
+    check_rank(fn_name, name, x, 1, "[B]")
+  check_same_shape(fn_name, names, tensors)
+  return tensors
+
+
+def scalar_float(fn_name: str, arg_name: str, x, dtype: tf.DType) -> tf.Tensor:
+  """`x` as a scalar tensor of `dtype`."""
+  x = to_float(fn_name, arg_name, x, dtype)
+  check_scalar(fn_name, arg_name, x)
+  return x

@@ -63,19 +63,6 @@ class DeterministicPolicyGradientDqdaExtra(NamedTuple):
   dqda_norm: tf.Tensor
 
 
-def _same_shape_inputs(fn, names, xs):
-  first = _checks.to_float(fn, names[0], xs[0], None)
-  tensors = [first] + [_checks.to_float(fn, n, x, first.dtype)
-                       for n, x in zip(names[1:], xs[1:])]
-  _checks.check_min_rank(fn, names[0], first, 1, "([T, B] or [B])")
-  rank = first.shape.rank
-  if rank is not None:
-    for name, t in zip(names[1:], tensors[1:]):
-      _checks.check_rank(fn, name, t, rank, f"(same as {names[0]})")
-  _checks.check_same_shape(fn, names, tensors)
-  return tensors
-
-
 def policy_gradient_loss(log_pi, advantages) -> LossOutput:
   """Score-function (REINFORCE / advantage actor-critic) policy-gradient loss.
 
@@ -93,7 +80,7 @@ def policy_gradient_loss(log_pi, advantages) -> LossOutput:
     `LossOutput(loss, PolicyGradientExtra(advantages))`, with the input shape.
   """
   fn = "policy_gradient_loss"
-  log_pi, advantages = _same_shape_inputs(fn, ["log_pi", "advantages"], [log_pi, advantages])
+  log_pi, advantages = _checks.same_shape_floats(fn, ["log_pi", "advantages"], [log_pi, advantages])
   advantages = tf.stop_gradient(advantages)
   return LossOutput(loss=-log_pi * advantages,
                     extra=PolicyGradientExtra(advantages=advantages))
@@ -124,7 +111,7 @@ def importance_weighted_policy_gradient_loss(log_pi, log_mu, advantages, *,
     truncated_importance_weights))`, with the input shape.
   """
   fn = "importance_weighted_policy_gradient_loss"
-  log_pi, log_mu, advantages = _same_shape_inputs(
+  log_pi, log_mu, advantages = _checks.same_shape_floats(
       fn, ["log_pi", "log_mu", "advantages"], [log_pi, log_mu, advantages])
   rho = tf.stop_gradient(tf.exp(log_pi - log_mu))
   rho_bar = rho

@@ -55,34 +55,6 @@ class TemperatureLossExtra(NamedTuple):
   entropy: tf.Tensor
 
 
-def _one_step_inputs(fn, names, xs):
-  first = _checks.to_float(fn, names[0], xs[0], None)
-  tensors = [first] + [_checks.to_float(fn, n, x, first.dtype)
-                       for n, x in zip(names[1:], xs[1:])]
-  for name, x in zip(names, tensors):
-    _checks.check_rank(fn, name, x, 1, "[B]")
-  _checks.check_same_shape(fn, names, tensors)
-  return tensors
-
-
-def _scalar(fn, name, x, dtype):
-  x = _checks.to_float(fn, name, x, dtype)
-  _checks.check_scalar(fn, name, x)
-  return x
-
-
-def _same_shape(fn, names, xs):
-  first = _checks.to_float(fn, names[0], xs[0], None)
-  tensors = [first] + [_checks.to_float(fn, n, x, first.dtype)
-                       for n, x in zip(names[1:], xs[1:])]
-  _checks.check_min_rank(fn, names[0], first, 1, "([B] or [T, B])")
-  for name, t in zip(names[1:], tensors[1:]):
-    if first.shape.rank is not None:
-      _checks.check_rank(fn, name, t, first.shape.rank, f"(same as {names[0]})")
-  _checks.check_same_shape(fn, names, tensors)
-  return tensors
-
-
 def soft_bellman_target(rewards, discounts, q1_next, q2_next, log_pi_next, *,
                         alpha) -> tf.Tensor:
   """SAC's soft Bellman backup with twin target critics.
@@ -106,10 +78,10 @@ def soft_bellman_target(rewards, discounts, q1_next, q2_next, log_pi_next, *,
     `[B]` targets y (no gradient).
   """
   fn = "soft_bellman_target"
-  rewards, discounts, q1_next, q2_next, log_pi_next = _one_step_inputs(
+  rewards, discounts, q1_next, q2_next, log_pi_next = _checks.batch_floats(
       fn, ["rewards", "discounts", "q1_next", "q2_next", "log_pi_next"],
       [rewards, discounts, q1_next, q2_next, log_pi_next])
-  alpha = _scalar(fn, "alpha", alpha, rewards.dtype)
+  alpha = _checks.scalar_float(fn, "alpha", alpha, rewards.dtype)
   soft_value = tf.minimum(q1_next, q2_next) - alpha * log_pi_next
   return tf.stop_gradient(rewards + discounts * soft_value)
 
@@ -132,7 +104,7 @@ def soft_q_loss(q_values, targets) -> LossOutput:
     `LossOutput(loss, SoftQLossExtra(td_error))`, with the input shape.
   """
   fn = "soft_q_loss"
-  q_values, targets = _same_shape(fn, ["q_values", "targets"], [q_values, targets])
+  q_values, targets = _checks.same_shape_floats(fn, ["q_values", "targets"], [q_values, targets])
   td_error = tf.stop_gradient(targets) - q_values
   return LossOutput(loss=0.5 * tf.square(td_error),
                     extra=SoftQLossExtra(td_error=tf.stop_gradient(td_error)))
@@ -157,9 +129,9 @@ def soft_value_loss(values, q_values, log_pi, *, alpha=1.0) -> LossOutput:
     `LossOutput(loss, SoftValueLossExtra(targets, td_error))`, with the input shape.
   """
   fn = "soft_value_loss"
-  values, q_values, log_pi = _same_shape(fn, ["values", "q_values", "log_pi"],
+  values, q_values, log_pi = _checks.same_shape_floats(fn, ["values", "q_values", "log_pi"],
                                          [values, q_values, log_pi])
-  alpha = _scalar(fn, "alpha", alpha, values.dtype)
+  alpha = _checks.scalar_float(fn, "alpha", alpha, values.dtype)
   targets = tf.stop_gradient(q_values - alpha * log_pi)
   td_error = targets - values
   return LossOutput(loss=0.5 * tf.square(td_error), extra=SoftValueLossExtra(
@@ -186,8 +158,8 @@ def soft_policy_loss(log_pi, q_values, *, alpha) -> LossOutput:
     `LossOutput(loss, SoftPolicyLossExtra(entropy, q_values))`, with the input shape.
   """
   fn = "soft_policy_loss"
-  log_pi, q_values = _same_shape(fn, ["log_pi", "q_values"], [log_pi, q_values])
-  alpha = tf.stop_gradient(_scalar(fn, "alpha", alpha, log_pi.dtype))
+  log_pi, q_values = _checks.same_shape_floats(fn, ["log_pi", "q_values"], [log_pi, q_values])
+  alpha = tf.stop_gradient(_checks.scalar_float(fn, "alpha", alpha, log_pi.dtype))
   return LossOutput(loss=alpha * log_pi - q_values, extra=SoftPolicyLossExtra(
       entropy=tf.stop_gradient(-log_pi), q_values=tf.stop_gradient(q_values)))
 
@@ -216,7 +188,7 @@ def temperature_loss(log_alpha, log_pi, *, target_entropy) -> LossOutput:
   _checks.check_scalar(fn, "log_alpha", log_alpha)
   log_pi = tf.stop_gradient(_checks.to_float(fn, "log_pi", log_pi, log_alpha.dtype))
   _checks.check_min_rank(fn, "log_pi", log_pi, 1, "([B] or [T, B])")
-  target_entropy = _scalar(fn, "target_entropy", target_entropy, log_alpha.dtype)
+  target_entropy = _checks.scalar_float(fn, "target_entropy", target_entropy, log_alpha.dtype)
   alpha = tf.exp(log_alpha)
   loss = -alpha * (log_pi + target_entropy)
   return LossOutput(loss=loss, extra=TemperatureLossExtra(alpha=tf.stop_gradient(alpha),
@@ -248,7 +220,7 @@ def soft_q_learning_value(q_values, log_q, *, alpha) -> tf.Tensor:
   _checks.check_rank(fn, "q_values", q_values, 2, "[B, M]")
   _checks.check_rank(fn, "log_q", log_q, 2, "[B, M]")
   _checks.check_same_shape(fn, ["q_values", "log_q"], [q_values, log_q])
-  alpha = _scalar(fn, "alpha", alpha, q_values.dtype)
+  alpha = _checks.scalar_float(fn, "alpha", alpha, q_values.dtype)
   num_samples = tf.cast(tf.shape(q_values)[-1], q_values.dtype)
   return alpha * (tf.reduce_logsumexp(q_values / alpha - log_q, axis=-1)
                   - tf.math.log(num_samples))

@@ -51,16 +51,8 @@ class KLPenaltyExtra(NamedTuple):
 
 
 def _ratio_inputs(fn, log_pi, log_mu, advantages):
-  log_pi = _checks.to_float(fn, "log_pi", log_pi, None)
-  log_mu = _checks.to_float(fn, "log_mu", log_mu, log_pi.dtype)
-  advantages = _checks.to_float(fn, "advantages", advantages, log_pi.dtype)
-  _checks.check_min_rank(fn, "log_pi", log_pi, 1, "([T, B] or [B])")
-  _checks.check_rank(fn, "log_mu", log_mu, log_pi.shape.rank or log_mu.shape.rank or 1,
-                     "(same as log_pi)")
-  _checks.check_rank(fn, "advantages", advantages,
-                     log_pi.shape.rank or advantages.shape.rank or 1, "(same as log_pi)")
-  _checks.check_same_shape(fn, ["log_pi", "log_mu", "advantages"],
-                           [log_pi, log_mu, advantages])
+  log_pi, log_mu, advantages = _checks.same_shape_floats(
+      fn, ["log_pi", "log_mu", "advantages"], [log_pi, log_mu, advantages])
   log_ratio = log_pi - tf.stop_gradient(log_mu)
   ratio = tf.exp(log_ratio)
   approx_kl = (ratio - 1.0) - log_ratio
