@@ -25,7 +25,7 @@ class TransitionActor(core.Actor):
 
   def __init__(self, env: environments.VectorEnv, policy, discount: float):
     self._env = env
-    self._policy = policy
+    self._sample = core.per_step(policy.step)
     self._discount = discount
     self._observation: Optional[np.ndarray] = None
     self._action = None
@@ -43,7 +43,7 @@ class TransitionActor(core.Actor):
     if max_steps < num_envs:
       return core.Acted(None, 0)
     if self._action is None:
-      self._action = self._policy.step(self._observation)[0]
+      self._action = self._sample(self._observation)[0]
     action, self._action = self._action, None
     step = self._env.step(action.numpy())
     ended = step.terminated | step.truncated

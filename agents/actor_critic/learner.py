@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.actor_critic import config as config_lib
+from agents.common import core
 from agents.common import learning
 import losses
 
@@ -83,6 +84,7 @@ class ActorCriticLearner(tf.Module):
     # per environment step, so XLA fuses its few hundred small ops.
     self._update = tf.function(self._update_graph, input_signature=[signature],
                                autograph=False, jit_compile=config.jit_compile)
+    self._update_direct = core.per_step(self._update)
 
   def step(self, transition: Transition) -> Dict[str, tf.Tensor]:
     """One update of the critic and the actor from one transition per environment.
@@ -91,7 +93,7 @@ class ActorCriticLearner(tf.Module):
       A flat dict of scalars: td_error (mean delta), policy_loss, value_loss, entropy,
       discount_weight (mean I used), actor_grad_norm, critic_grad_norm.
     """
-    return self._update(Transition(*[tf.convert_to_tensor(x) for x in transition]))
+    return self._update_direct(Transition(*transition))
 
   def _update_graph(self, transition: Transition) -> Dict[str, tf.Tensor]:
     config = self._config

@@ -193,6 +193,7 @@ class ReplayActor(core.Actor):
                learning_starts: int, seed: int):
     self._env = env
     self._policy = policy
+    self._select = core.per_step(policy.select)
     self._writer = writer
     self._learning_starts = learning_starts
     self._seed = seed
@@ -223,7 +224,7 @@ class ReplayActor(core.Actor):
     if self._step < self._learning_starts:
       action = self._rng.uniform(self._low, self._high).astype(self._dtype)
     else:
-      action = self._policy.select(self._timestep.observation[None]).numpy()[0]
+      action = self._select(self._timestep.observation[None]).numpy()[0]
     self._timestep = self._env.step(action)
     self._writer.observe(action, self._timestep)
     self._step += 1
