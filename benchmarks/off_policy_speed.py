@@ -5,8 +5,8 @@ r"""Learner throughput of SAC, TD3 and DDPG against the machine's matrix-multipl
 For each agent (Pendulum-v1 specs, hidden 256x256, batch 256; TD3/DDPG with one actor update
 per critic update for comparability, i.e. policy_delay 1):
   - `fixed`: gradient updates per second of `learner.update` on one batch already in memory;
-  - `replay`: updates per second of `learner.step_from(iterator)` sampling from a filled Reverb table
-    (what the training loop runs);
+  - `replay`: updates per second of `learner.step_from(iterator)` sampling from a filled Reverb
+    table (what the training loop runs);
   - `matmul_bound`: iterations per second of a compiled loop of the same matrix multiplications
     (forward passes, weight and input gradients, with the update's shapes) and nothing else,
     both as a plain graph (oneDNN kernels) and with XLA; the faster one is the bound;

@@ -1,6 +1,6 @@
-"""An A3C worker: its own environment and local networks, one asynchronous update per segment."""
+"""A3C's actor: one worker's environment and local networks, one segment per `act`."""
 
-from typing import Dict, List, NamedTuple, Tuple
+from typing import List, Tuple
 
 import dm_env
 import numpy as np

@@ -139,8 +139,8 @@ def save_replay(replay: Replay) -> Optional[str]:
   return path
 
 
-def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig, strategy: tf.distribute.Strategy,
-                  observation_spec, action_spec):
+def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
+                  strategy: tf.distribute.Strategy, observation_spec, action_spec):
   """An iterator of batches of `Transition`s (per-replica under a distribution strategy).
 
   With `config.prioritized_replay` each batch's `extras` hold the items' Reverb `key` and their

@@ -62,7 +62,8 @@ class TRPOLearner(tf.Module):
     ValueError: with a shared torso.
   """
 
-  def __init__(self, network, old_network, config: config_lib.TRPOConfig, strategy: tf.distribute.Strategy, seed: int,
+  def __init__(self, network, old_network, config: config_lib.TRPOConfig,
+               strategy: tf.distribute.Strategy, seed: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
     super().__init__(name='trpo_learner')
     distribute.require_default_strategy(

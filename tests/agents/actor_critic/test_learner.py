@@ -190,7 +190,7 @@ class TransitionActorTest(tf.test.TestCase):
       acted = actor.act(100)
       step = acted.experience
       self.assertEqual(acted.env_steps, 2)  # One step of each env.
-      expected_returns, expected_lengths = [], []
+      expected_lengths = []
       for i, reference in enumerate(references):
         ref = reference[t]
         self.assertAllEqual(step.observation[i], ref['obs'])

@@ -108,7 +108,8 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
     config.check_choice(_Config(), 'strategy', ['default', 'mirrored'])
     with self.assertRaises(config.ConfigError) as ctx:
       config.check_choice(_Config(strategy='tpuu'), 'strategy', iter(['default', 'mirrored']))
-    self.assertEqual(str(ctx.exception), "_Config.strategy='tpuu': must be one of default, mirrored")
+    self.assertEqual(str(ctx.exception),
+                     "_Config.strategy='tpuu': must be one of default, mirrored")
 
 
 class CheckNetworkTest(tf.test.TestCase):

@@ -25,7 +25,8 @@ class CheckEnvIdTest(tf.test.TestCase):
       environments.check_env_id('CartPol-v1')
 
   def test_unknown_id_points_to_registry(self):
-    with self.assertRaisesRegex(ValueError, r"^RunSettings.env_id='zzzzzzzz'.*gymnasium.envs.registry"):
+    with self.assertRaisesRegex(ValueError,
+                                r"^RunSettings.env_id='zzzzzzzz'.*gymnasium.envs.registry"):
       environments.check_env_id('zzzzzzzz')
 
   def test_make_environment_checks_id(self):
