@@ -47,7 +47,5 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.A2CConfig,
 
 def make_agent(config: config_lib.A2CConfig, context: core.BuildContext) -> core.Agent:
   """A2C for the run in `context`: a rollout actor over `config.num_envs` environments."""
-  parts = make_components(context.spec, config, context.strategy, context.seed,
-                          context.num_steps)
-  return rollout.make_agent(context, config.num_envs, config.num_steps_per_env, parts.policy,
-                            parts.learner)
+  return rollout.make_agent(context, config, make_components(
+      context.spec, config, context.strategy, context.seed, context.num_steps))

@@ -153,13 +153,14 @@ class RolloutActor(core.Actor):
     return Rollout(*stacked, bootstrap_value=self._actor.value(observation))
 
 
-def make_agent(context: core.BuildContext, num_envs: int, num_steps_per_env: int,
-               policy, learner) -> core.Agent:
-  """The agent of a rollout learner (A2C, TRPO, PPO): one `RolloutActor` over `num_envs`
-  environments of `context.env_id` (seeded from `context.env_seed`) acting with `policy`, whose
-  rollouts `learner.step` consumes; `learner` and `policy` hold every variable to checkpoint."""
-  env = environments.VectorEnv(context.env_id, num_envs, context.env_seed)
-  actor = RolloutActor(env, policy, num_steps_per_env)
+def make_agent(context: core.BuildContext, config, components) -> core.Agent:
+  """The agent of a rollout learner (A2C, TRPO, PPO): one `RolloutActor` over
+  `config.num_envs` environments of `context.env_id` (seeded from `context.env_seed`) acting
+  with `components.policy` for `config.num_steps_per_env` steps, whose rollouts
+  `components.learner.step` consumes; the two hold every variable to checkpoint."""
+  policy, learner = components.policy, components.learner
+  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
+  actor = RolloutActor(env, policy, config.num_steps_per_env)
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
                     state=dict(learner=learner, actor=policy), steps_per_act=actor.batch_size,
                     close=actor.close)

@@ -54,6 +54,5 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.TRPOConfig,
 
 def make_agent(config: config_lib.TRPOConfig, context: core.BuildContext) -> core.Agent:
   """TRPO for the run in `context`: a rollout actor over `config.num_envs` environments."""
-  parts = make_components(context.spec, config, context.strategy, context.seed)
-  return rollout.make_agent(context, config.num_envs, config.num_steps_per_env, parts.policy,
-                            parts.learner)
+  return rollout.make_agent(
+      context, config, make_components(context.spec, config, context.strategy, context.seed))
