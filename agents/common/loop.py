@@ -230,7 +230,7 @@ class _Run:
     step = self.step
     if self.metrics and self.first_iteration_s is None:
       self.first_iteration_s = time.time() - self.start
-    if self._eval.due(step):
+    if self._eval.due(step) and step < self.settings.num_steps:  # The last one is `finish`'s.
       self.log_evaluation()
     if self._log.due(step):
       self.write_row()

@@ -8,6 +8,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -63,6 +64,11 @@ class _Learner:
     if self.on_step:
       self.on_step(int(self.count.numpy()))
     return {'loss': tf.constant(float(self.count.numpy()))}
+
+
+def _slow_policy(observation):
+  time.sleep(0.05)  # Evaluation takes >= 3 policy calls (the counter env ends after 3 steps).
+  return np.zeros(len(observation), np.int32)
 
 
 def _agent(actor, learner, **kwargs):
@@ -130,9 +136,12 @@ class LoopTest(tf.test.TestCase):
 
   def test_periodic_evaluation_at_the_end_is_not_repeated(self):
     logdir = tempfile.mkdtemp()
-    loop.run(_settings(logdir, 8, eval_every=4), _agent(_Actor(), _Learner()))
+    agent = dataclasses.replace(_agent(_Actor(), _Learner()), policy=_slow_policy)
+    record = loop.run(_settings(logdir, 8, eval_every=4), agent)
     evals = [int(r['env_steps']) for r in _rows(logdir) if r['eval_return']]
     self.assertEqual(evals, [4, 8])
+    # The evaluation at the last step is the final one, outside the training time.
+    self.assertGreaterEqual(record['wall_time_s'] - record['train_time_s'], 0.1)
 
   def test_sigterm_saves_a_checkpoint_and_raises(self):
     logdir = tempfile.mkdtemp()
