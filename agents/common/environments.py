@@ -87,7 +87,6 @@ class GymnasiumToDmEnv(dm_env.Environment):
   def __init__(self, env: gym.Env, seed: Optional[int] = None):
     self._env = env
     self._seed = seed
-    self.seed = seed
     self._observation_spec = spec_from_space(env.observation_space, 'observation')
     self._action_spec = spec_from_space(env.action_space, 'action')
     self._needs_reset = True

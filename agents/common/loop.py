@@ -170,13 +170,10 @@ class _Every:
     return True
 
 
-class _Interrupted(KeyboardInterrupt):
-  """SIGTERM, seen as Ctrl-C."""
-
-
 def _raise_interrupt(signum, frame):
-  del frame
-  raise KeyboardInterrupt if signum == signal.SIGINT else _Interrupted()
+  """SIGINT and SIGTERM both end the run as Ctrl-C does."""
+  del signum, frame
+  raise KeyboardInterrupt
 
 
 class _Run:
