@@ -8,6 +8,7 @@ import tensorflow_probability as tfp
 
 from networks import heads
 from networks.torso import dummy_observation
+from networks.torso import layer_seed
 from networks.torso import make_torso
 
 tfd = tfp.distributions
@@ -98,13 +99,15 @@ def make_actor_critic(observation_spec: specs.Array,
                       activation: str = 'tanh',
                       shared_torso: bool = False,
                       init_log_std: float = 0.0,
+                      seed: int = 0,
                       **head_kwargs) -> ActorCritic:
   """Builds an `ActorCritic` for an environment and creates its variables.
 
   MLP torso(s) (orthogonal init, gain sqrt(2)), a policy head chosen by
   `heads.make_policy_head(action_spec, **head_kwargs)` and a `ValueHead`. The
   model is called once on a dummy observation, so all variables exist on
-  return (for optimizers, checkpoints and `tf.function`).
+  return (for optimizers, checkpoints and `tf.function`). The initial weights depend on `seed`
+  alone: each part is seeded with `layer_seed(seed, part_name)`.
 
   Args:
     observation_spec: a single `dm_env.specs.Array` (obs `[B, *shape]`).
@@ -114,6 +117,7 @@ def make_actor_critic(observation_spec: specs.Array,
     shared_torso: one torso for both heads (True) or separate ones (False).
     init_log_std: initial log standard deviation of a Gaussian policy (continuous actions;
       ignored for discrete ones).
+    seed: the network's seed.
     **head_kwargs: forwarded to `make_policy_head` (`tanh_squash`,
       `init_log_std`, `state_dependent_std`, ...).
 
@@ -123,15 +127,16 @@ def make_actor_critic(observation_spec: specs.Array,
   if not isinstance(action_spec, specs.DiscreteArray):
     head_kwargs.setdefault('init_log_std', init_log_std)
   policy_torso = make_torso(observation_spec, hidden_sizes, activation,
-                            name='policy_torso')
+                            name='policy_torso', seed=layer_seed(seed, 'policy_torso'))
   value_torso = None
   if not shared_torso:
     value_torso = make_torso(observation_spec, hidden_sizes, activation,
-                             name='value_torso')
+                             name='value_torso', seed=layer_seed(seed, 'value_torso'))
+  head_kwargs.setdefault('seed', layer_seed(seed, 'policy_head'))
   model = ActorCritic(
       policy_torso=policy_torso,
       policy_head=heads.make_policy_head(action_spec, **head_kwargs),
-      value_head=heads.ValueHead(name='value_head'),
+      value_head=heads.ValueHead(name='value_head', seed=layer_seed(seed, 'value_head')),
       value_torso=value_torso,
       name='actor_critic')
   model(dummy_observation(observation_spec))

@@ -8,6 +8,10 @@ target networks).
 All critics take `observations [B, O]` and `actions [B, A]` (any shared leading
 dims work) and concatenate them before an MLP, as in Fujimoto et al. 2018
 (TD3, arXiv:1802.09477) and Haarnoja et al. 2018 (SAC, arXiv:1801.01290).
+
+Every network and factory takes a `seed`; its parts are seeded with
+`networks.torso.layer_seed(seed, part_name)`, so initial weights do not depend on the
+global TF seed or on the order networks are built in.
 """
 
 from typing import NamedTuple, Optional, Sequence, Tuple
@@ -19,6 +23,7 @@ import tensorflow as tf
 from networks import heads
 from networks.torso import MLP
 from networks.torso import dummy_observation
+from networks.torso import layer_seed
 from networks.torso import make_torso
 from networks.torso import orthogonal
 
@@ -55,7 +60,8 @@ class QNetwork(tf.keras.layers.Layer):
                hidden_sizes: Sequence[int] = (256, 256),
                activation: str = 'relu',
                name: Optional[str] = None,
-               observation_batch_norm: bool = False):
+               observation_batch_norm: bool = False,
+               seed: int = 0):
     """Creates the critic.
 
     Args:
@@ -63,11 +69,13 @@ class QNetwork(tf.keras.layers.Layer):
       activation: MLP activation.
       name: Keras layer name.
       observation_batch_norm: batch-normalize observations first (see the module doc).
+      seed: the critic's seed.
     """
     super().__init__(name=name)
     self._normalize = _batch_norm() if observation_batch_norm else None
-    self._torso = MLP(hidden_sizes, activation=activation, name='torso')
-    self._head = heads.ValueHead(name='q_value')
+    self._torso = MLP(hidden_sizes, activation=activation, name='torso',
+                      seed=layer_seed(seed, 'torso'))
+    self._head = heads.ValueHead(name='q_value', seed=layer_seed(seed, 'q_value'))
 
   def call(self, observations: tf.Tensor, actions: tf.Tensor,
            training: Optional[bool] = None) -> tf.Tensor:
@@ -90,13 +98,16 @@ class TwinQNetwork(tf.keras.layers.Layer):
                hidden_sizes: Sequence[int] = (256, 256),
                activation: str = 'relu',
                name: Optional[str] = None,
-               observation_batch_norm: bool = False):
-    """Creates both critics with the same architecture, separate weights."""
+               observation_batch_norm: bool = False,
+               seed: int = 0):
+    """Creates both critics with the same architecture, separate weights and seeds."""
     super().__init__(name=name)
     self.q1_network = QNetwork(hidden_sizes, activation, name='q1',
-                               observation_batch_norm=observation_batch_norm)
+                               observation_batch_norm=observation_batch_norm,
+                               seed=layer_seed(seed, 'q1'))
     self.q2_network = QNetwork(hidden_sizes, activation, name='q2',
-                               observation_batch_norm=observation_batch_norm)
+                               observation_batch_norm=observation_batch_norm,
+                               seed=layer_seed(seed, 'q2'))
 
   def call(self, observations: tf.Tensor, actions: tf.Tensor,
            training: Optional[bool] = None) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -140,7 +151,8 @@ class DistributionalQNetwork(tf.keras.layers.Layer):
                v_max: float = 150.0,
                hidden_sizes: Sequence[int] = (256, 256),
                activation: str = 'relu',
-               name: Optional[str] = None):
+               name: Optional[str] = None,
+               seed: int = 0):
     """Creates the critic.
 
     Args:
@@ -150,6 +162,7 @@ class DistributionalQNetwork(tf.keras.layers.Layer):
       hidden_sizes: MLP widths.
       activation: MLP activation.
       name: Keras layer name.
+      seed: the critic's seed.
     """
     super().__init__(name=name)
     if num_atoms < 2 or not v_max > v_min:
@@ -158,9 +171,10 @@ class DistributionalQNetwork(tf.keras.layers.Layer):
     self.num_atoms = int(num_atoms)
     self.v_min = float(v_min)
     self.v_max = float(v_max)
-    self._torso = MLP(hidden_sizes, activation=activation, name='torso')
+    self._torso = MLP(hidden_sizes, activation=activation, name='torso',
+                      seed=layer_seed(seed, 'torso'))
     self._logits = tf.keras.layers.Dense(
-        self.num_atoms, kernel_initializer=orthogonal(1.0),
+        self.num_atoms, kernel_initializer=orthogonal(1.0, layer_seed(seed, 'logits')),
         bias_initializer='zeros', name='logits')
 
   @property
@@ -233,10 +247,12 @@ class ValueNetwork(tf.keras.Model):
     `[B]` values.
   """
 
-  def __init__(self, torso: tf.keras.layers.Layer, name: Optional[str] = None):
+  def __init__(self, torso: tf.keras.layers.Layer, name: Optional[str] = None,
+               seed: int = 0):
+    """Creates the network on `torso`; `seed` seeds the value head's kernel."""
     super().__init__(name=name)
     self.torso = torso
-    self.head = heads.ValueHead(name='value')
+    self.head = heads.ValueHead(name='value', seed=layer_seed(seed, 'value'))
 
   def call(self, observations: tf.Tensor) -> tf.Tensor:
     return self.head(self.torso(observations))
@@ -268,7 +284,8 @@ def make_deterministic_actor(observation_spec: specs.Array,
                              action_spec: specs.BoundedArray,
                              hidden_sizes: Sequence[int] = (256, 256),
                              activation: str = 'relu',
-                             observation_batch_norm: bool = False) -> DeterministicActor:
+                             observation_batch_norm: bool = False,
+                             seed: int = 0) -> DeterministicActor:
   """Builds a `DeterministicActor` (DDPG/TD3) with its variables created.
 
   Args:
@@ -277,6 +294,7 @@ def make_deterministic_actor(observation_spec: specs.Array,
     hidden_sizes: MLP widths.
     activation: MLP activation.
     observation_batch_norm: batch-normalize observations first (see the module doc).
+    seed: the actor's seed.
 
   Returns:
     A built actor mapping `[B, *obs_shape]` to `[B, A]` actions.
@@ -286,9 +304,10 @@ def make_deterministic_actor(observation_spec: specs.Array,
     _check_observation(observation_spec, 'make_deterministic_actor')
   low, high = heads.action_bounds(action_spec)
   actor = DeterministicActor(
-      make_torso(observation_spec, hidden_sizes, activation,
-                              name='torso'),
-      heads.DeterministicHead(low, high, name='action_head'),
+      make_torso(observation_spec, hidden_sizes, activation, name='torso',
+                 seed=layer_seed(seed, 'torso')),
+      heads.DeterministicHead(low, high, name='action_head',
+                              seed=layer_seed(seed, 'action_head')),
       name='deterministic_actor', observation_batch_norm=observation_batch_norm)
   actor(dummy_observation(observation_spec))
   return actor
@@ -298,6 +317,7 @@ def make_stochastic_actor(observation_spec: specs.Array,
                           action_spec: specs.BoundedArray,
                           hidden_sizes: Sequence[int] = (256, 256),
                           activation: str = 'relu',
+                          seed: int = 0,
                           **head_kwargs) -> StochasticActor:
   """Builds a tanh-squashed Gaussian `StochasticActor` (SAC) with its variables created.
 
@@ -306,6 +326,7 @@ def make_stochastic_actor(observation_spec: specs.Array,
     action_spec: rank-1 float `BoundedArray`; samples lie inside its bounds.
     hidden_sizes: MLP widths.
     activation: MLP activation.
+    seed: the actor's seed.
     **head_kwargs: forwarded to `heads.TanhGaussianHead` (e.g. `min_log_std`); the standard
       deviation is state-dependent.
 
@@ -315,9 +336,10 @@ def make_stochastic_actor(observation_spec: specs.Array,
   _check_continuous(action_spec, 'make_stochastic_actor')
   low, high = heads.action_bounds(action_spec)
   actor = StochasticActor(
-      make_torso(observation_spec, hidden_sizes, activation, name='torso'),
+      make_torso(observation_spec, hidden_sizes, activation, name='torso',
+                 seed=layer_seed(seed, 'torso')),
       heads.TanhGaussianHead(low, high, state_dependent_std=True, name='policy_head',
-                             **head_kwargs),
+                             seed=layer_seed(seed, 'policy_head'), **head_kwargs),
       name='stochastic_actor')
   actor.loc_and_scale(dummy_observation(observation_spec))
   return actor
@@ -325,10 +347,12 @@ def make_stochastic_actor(observation_spec: specs.Array,
 
 def make_value_network(observation_spec: specs.Array,
                        hidden_sizes: Sequence[int] = (256, 256),
-                       activation: str = 'relu') -> ValueNetwork:
+                       activation: str = 'relu',
+                       seed: int = 0) -> ValueNetwork:
   """Builds a `ValueNetwork` (SAC v1's V and target V) with its variables created."""
-  network = ValueNetwork(make_torso(observation_spec, hidden_sizes, activation, name='torso'),
-                         name='value')
+  torso = make_torso(observation_spec, hidden_sizes, activation, name='torso',
+                     seed=layer_seed(seed, 'torso'))
+  network = ValueNetwork(torso, name='value', seed=seed)
   network(dummy_observation(observation_spec))
   return network
 
@@ -338,7 +362,8 @@ def make_q_network(observation_spec: specs.Array,
                    hidden_sizes: Sequence[int] = (256, 256),
                    activation: str = 'relu',
                    twin: bool = False,
-                   observation_batch_norm: bool = False):
+                   observation_batch_norm: bool = False,
+                   seed: int = 0):
   """Builds a `QNetwork` (or `TwinQNetwork` if `twin`) with variables created.
 
   Args:
@@ -348,6 +373,7 @@ def make_q_network(observation_spec: specs.Array,
     activation: MLP activation.
     twin: build two independent critics.
     observation_batch_norm: batch-normalize observations first (see the module doc).
+    seed: the critic's seed.
 
   Returns:
     A built critic mapping `([B, O], [B, A])` to `[B]` (or a pair of `[B]`).
@@ -356,7 +382,7 @@ def make_q_network(observation_spec: specs.Array,
   _check_continuous(action_spec, 'make_q_network')
   cls = TwinQNetwork if twin else QNetwork
   critic = cls(hidden_sizes, activation, name='twin_q' if twin else 'q',
-               observation_batch_norm=observation_batch_norm)
+               observation_batch_norm=observation_batch_norm, seed=seed)
   critic(*_dummy_inputs(observation_spec, action_spec))
   return critic
 
@@ -367,8 +393,8 @@ def make_distributional_q_network(observation_spec: specs.Array,
                                   v_min: float = -150.0,
                                   v_max: float = 150.0,
                                   hidden_sizes: Sequence[int] = (256, 256),
-                                  activation: str = 'relu'
-                                 ) -> DistributionalQNetwork:
+                                  activation: str = 'relu',
+                                  seed: int = 0) -> DistributionalQNetwork:
   """Builds a `DistributionalQNetwork` (D4PG) with variables created.
 
   Args:
@@ -379,6 +405,7 @@ def make_distributional_q_network(observation_spec: specs.Array,
     v_max: largest atom.
     hidden_sizes: MLP widths.
     activation: MLP activation.
+    seed: the critic's seed.
 
   Returns:
     A built critic mapping `([B, O], [B, A])` to `DistributionalQ`.
@@ -386,6 +413,6 @@ def make_distributional_q_network(observation_spec: specs.Array,
   _check_observation(observation_spec, 'make_distributional_q_network')
   _check_continuous(action_spec, 'make_distributional_q_network')
   critic = DistributionalQNetwork(num_atoms, v_min, v_max, hidden_sizes,
-                                  activation, name='distributional_q')
+                                  activation, name='distributional_q', seed=seed)
   critic(*_dummy_inputs(observation_spec, action_spec))
   return critic

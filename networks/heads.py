@@ -3,7 +3,8 @@
 Policy heads map features `[..., D]` to a `tfp.distributions` object whose
 batch shape is the leading dims `[...]` and whose event shape is the action
 shape (`[]` for discrete actions, `[A]` for continuous ones). `ValueHead` and
-`DeterministicHead` return plain tensors.
+`DeterministicHead` return plain tensors. Every head takes a `seed` for its
+kernels (`networks.torso.layer_seed`).
 """
 
 from typing import Optional
@@ -14,15 +15,18 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from networks import distributions
+from networks.torso import layer_seed
 from networks.torso import orthogonal
 
 tfd = tfp.distributions
 
 
-def _dense(units: int, gain: float, name: str) -> tf.keras.layers.Dense:
+def _dense(units: int, gain: float, name: str, seed: int,
+           bias_initializer='zeros') -> tf.keras.layers.Dense:
+  """A Dense layer whose orthogonal kernel is seeded by `layer_seed(seed, name)`."""
   return tf.keras.layers.Dense(
-      units, kernel_initializer=orthogonal(gain), bias_initializer='zeros',
-      name=name)
+      units, kernel_initializer=orthogonal(gain, layer_seed(seed, name)),
+      bias_initializer=bias_initializer, name=name)
 
 
 def _check_bounds(low, high, name: str):
@@ -54,16 +58,17 @@ class CategoricalHead(tf.keras.layers.Layer):
     shape `[]`, int32 samples.
   """
 
-  def __init__(self, num_actions: int, name: Optional[str] = None):
+  def __init__(self, num_actions: int, name: Optional[str] = None, seed: int = 0):
     """Creates the head.
 
     Args:
       num_actions: number of discrete actions.
       name: Keras layer name.
+      seed: seeds the kernel.
     """
     super().__init__(name=name)
     self.num_actions = int(num_actions)
-    self._logits = _dense(self.num_actions, 0.01, 'logits')
+    self._logits = _dense(self.num_actions, 0.01, 'logits', seed)
 
   def call(self, inputs: tf.Tensor) -> tfd.Distribution:
     return tfd.Categorical(logits=self._logits(inputs))
@@ -92,7 +97,8 @@ class GaussianHead(tf.keras.layers.Layer):
                init_log_std: float = 0.0,
                min_log_std: float = -20.0,
                max_log_std: float = 2.0,
-               name: Optional[str] = None):
+               name: Optional[str] = None,
+               seed: int = 0):
     """Creates the head.
 
     Args:
@@ -102,6 +108,7 @@ class GaussianHead(tf.keras.layers.Layer):
       min_log_std: lower clip of `log sigma`.
       max_log_std: upper clip of `log sigma`.
       name: Keras layer name.
+      seed: seeds the kernels.
     """
     super().__init__(name=name)
     self.action_size = int(action_size)
@@ -109,14 +116,13 @@ class GaussianHead(tf.keras.layers.Layer):
     self.min_log_std = float(min_log_std)
     self.max_log_std = float(max_log_std)
     self.init_log_std = float(init_log_std)
-    self._mean = _dense(self.action_size, 0.01, 'mean')
+    self._mean = _dense(self.action_size, 0.01, 'mean', seed)
     self._log_std_layer = None
     self.log_std = None
     if self.state_dependent_std:
-      self._log_std_layer = tf.keras.layers.Dense(
-          self.action_size, kernel_initializer=orthogonal(0.01),
-          bias_initializer=tf.keras.initializers.Constant(init_log_std),
-          name='log_std')
+      self._log_std_layer = _dense(
+          self.action_size, 0.01, 'log_std', seed,
+          bias_initializer=tf.keras.initializers.Constant(init_log_std))
 
   def build(self, input_shape):
     if not self.state_dependent_std:
@@ -174,7 +180,8 @@ class TanhGaussianHead(GaussianHead):
                min_log_std: float = -20.0,
                max_log_std: float = 2.0,
                epsilon: float = 1e-6,
-               name: Optional[str] = None):
+               name: Optional[str] = None,
+               seed: int = 0):
     """Creates the head.
 
     Args:
@@ -186,6 +193,7 @@ class TanhGaussianHead(GaussianHead):
       max_log_std: see `GaussianHead`.
       epsilon: inverse-tanh clip band, see `distributions.ClippedTanh`.
       name: Keras layer name.
+      seed: seeds the kernels.
     """
     low, high = _check_bounds(action_spec_low, action_spec_high,
                               'TanhGaussianHead')
@@ -195,7 +203,8 @@ class TanhGaussianHead(GaussianHead):
         init_log_std=init_log_std,
         min_log_std=min_log_std,
         max_log_std=max_log_std,
-        name=name)
+        name=name,
+        seed=seed)
     self.low = low
     self.high = high
     self.epsilon = float(epsilon)
@@ -220,18 +229,19 @@ class DeterministicHead(tf.keras.layers.Layer):
     distribution: exploration noise is added by the actor).
   """
 
-  def __init__(self, low, high, name: Optional[str] = None):
+  def __init__(self, low, high, name: Optional[str] = None, seed: int = 0):
     """Creates the head.
 
     Args:
       low: `[A]` finite lower bounds.
       high: `[A]` finite upper bounds, `> low`.
       name: Keras layer name.
+      seed: seeds the kernel.
     """
     super().__init__(name=name)
     self.low, self.high = _check_bounds(low, high, 'DeterministicHead')
     self.action_size = self.low.shape[0]
-    self._pre_tanh = _dense(self.action_size, 0.01, 'action')
+    self._pre_tanh = _dense(self.action_size, 0.01, 'action', seed)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     mid = (self.high + self.low) / 2.0
@@ -249,9 +259,10 @@ class ValueHead(tf.keras.layers.Layer):
     `[...]` values (the trailing unit dim squeezed).
   """
 
-  def __init__(self, name: Optional[str] = None):
+  def __init__(self, name: Optional[str] = None, seed: int = 0):
+    """Creates the head (`seed` seeds the kernel)."""
     super().__init__(name=name)
-    self._value = _dense(1, 1.0, 'value')
+    self._value = _dense(1, 1.0, 'value', seed)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     return tf.squeeze(self._value(inputs), axis=-1)
@@ -278,7 +289,7 @@ def make_policy_head(action_spec, *, tanh_squash: bool = False,
     action_spec: a `dm_env.specs` spec.
     tanh_squash: use the tanh-squashed Gaussian for continuous actions.
     **kwargs: forwarded to the head's constructor (e.g. `init_log_std`,
-      `state_dependent_std`, `name`).
+      `state_dependent_std`, `name`, `seed`).
 
   Returns:
     A Keras layer mapping features `[..., D]` to a distribution.

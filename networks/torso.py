@@ -4,6 +4,7 @@ Also the small spec helpers the network factories share (`make_torso`,
 `dummy_observation`).
 """
 
+import hashlib
 from typing import Optional, Sequence
 
 from dm_env import specs
@@ -11,15 +12,31 @@ import numpy as np
 import tensorflow as tf
 
 
-def orthogonal(gain: float) -> tf.keras.initializers.Initializer:
-  """Returns a fresh orthogonal kernel initializer with the given gain.
+def layer_seed(seed: int, *path: str) -> int:
+  """A seed for the part of a network at `path` below a network seeded with `seed`.
 
-  A new instance per layer, so unseeded Keras initializers do not hand out
-  identical matrices to every layer (Saxe et al. 2013, arXiv:1312.6120; the
-  gains sqrt(2) / 0.01 / 1.0 follow the PPO implementation details of
-  Engstrom et al. 2020, arXiv:2005.12729).
+  Hashes the seed with the names on the path, so a layer's initial weights depend on the
+  network's seed and the layer's place in it, never on the global TF seed or on how many
+  layers were created before it: `layer_seed(7, 'policy_torso', 'dense_0')`.
+
+  Args:
+    seed: the enclosing network's seed (any integer).
+    *path: names from the network down to the part.
+
+  Returns:
+    An integer in `[0, 2**31)`.
   """
-  return tf.keras.initializers.Orthogonal(gain=gain)
+  key = '/'.join([str(int(seed))] + [str(name) for name in path])
+  return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], 'little') % 2**31
+
+
+def orthogonal(gain: float, seed: int) -> tf.keras.initializers.Initializer:
+  """A seeded orthogonal kernel initializer with the given gain, one per layer.
+
+  Saxe et al. 2013, arXiv:1312.6120; the gains sqrt(2) / 0.01 / 1.0 follow the PPO
+  implementation details of Engstrom et al. 2020, arXiv:2005.12729.
+  """
+  return tf.keras.initializers.Orthogonal(gain=gain, seed=seed)
 
 
 class MLP(tf.keras.layers.Layer):
@@ -27,7 +44,8 @@ class MLP(tf.keras.layers.Layer):
 
   Every Dense layer has an orthogonal kernel (gain sqrt(2)) and zero bias, and
   the activation is applied after every layer, including the last one.
-  `hidden_sizes=()` gives the identity (the input, cast to float32).
+  `hidden_sizes=()` gives the identity (the input, cast to float32). Layer `i`'s kernel is
+  seeded with `layer_seed(seed, f'dense_{i}')`.
 
   Call args:
     inputs: `[..., D]` features; any number of leading (batch) dims. Integer or
@@ -41,7 +59,8 @@ class MLP(tf.keras.layers.Layer):
                hidden_sizes: Sequence[int],
                activation: str = 'tanh',
                name: Optional[str] = None,
-               gain: float = float(np.sqrt(2.0))):
+               gain: float = float(np.sqrt(2.0)),
+               seed: int = 0):
     """Creates the MLP.
 
     Args:
@@ -50,6 +69,7 @@ class MLP(tf.keras.layers.Layer):
       activation: any Keras activation name or callable, e.g. `'tanh'`, `'relu'`.
       name: Keras layer name.
       gain: gain of the orthogonal kernel initializer.
+      seed: seeds every kernel (see `layer_seed`).
     """
     super().__init__(name=name)
     self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
@@ -58,7 +78,7 @@ class MLP(tf.keras.layers.Layer):
         tf.keras.layers.Dense(
             size,
             activation=activation,
-            kernel_initializer=orthogonal(gain),
+            kernel_initializer=orthogonal(gain, layer_seed(seed, f'dense_{i}')),
             bias_initializer='zeros',
             name=f'dense_{i}') for i, size in enumerate(self.hidden_sizes)
     ]
@@ -73,7 +93,8 @@ class MLP(tf.keras.layers.Layer):
 def make_torso(observation_spec: specs.Array,
                hidden_sizes: Sequence[int],
                activation: str = 'tanh',
-               name: Optional[str] = None) -> tf.keras.layers.Layer:
+               name: Optional[str] = None,
+               seed: int = 0) -> tf.keras.layers.Layer:
   """An `MLP` for a single array observation spec.
 
   Rank-1 specs feed the MLP directly; higher-rank specs (`[B, H, W, C]` ...)
@@ -84,6 +105,7 @@ def make_torso(observation_spec: specs.Array,
     hidden_sizes: MLP widths.
     activation: MLP activation.
     name: Keras name of the MLP.
+    seed: the MLP's seed.
 
   Returns:
     A Keras layer mapping observations to `[B, hidden_sizes[-1]]` features.
@@ -94,7 +116,7 @@ def make_torso(observation_spec: specs.Array,
   if not isinstance(observation_spec, specs.Array):
     raise ValueError('make_torso: expected a single dm_env.specs.Array '
                      f'observation spec, got {observation_spec!r}.')
-  mlp = MLP(hidden_sizes, activation=activation, name=name)
+  mlp = MLP(hidden_sizes, activation=activation, name=name, seed=seed)
   if len(observation_spec.shape) == 1:
     return mlp
   return tf.keras.Sequential([tf.keras.layers.Flatten(), mlp],

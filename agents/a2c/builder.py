@@ -34,7 +34,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.A2CConfig,
     network = actor_critic.make_actor_critic(
         spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=config.shared_torso,
-        init_log_std=config.init_log_std)
+        init_log_std=config.init_log_std, seed=seed)
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')

@@ -26,13 +26,13 @@ class A3CComponents(NamedTuple):
   learner: learner_lib.A3CLearner
 
 
-def make_network(spec: core.EnvironmentSpec,
-                 config: config_lib.A3CConfig) -> actor_critic.ActorCritic:
+def make_network(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,
+                 seed: int) -> actor_critic.ActorCritic:
   """The global network, or a worker's local copy (same architecture)."""
   return actor_critic.make_actor_critic(
       spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
       activation=config.activation, shared_torso=config.shared_torso,
-      init_log_std=config.init_log_std)
+      init_log_std=config.init_log_std, seed=seed)
 
 
 def make_components(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,
@@ -44,7 +44,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,
   Discrete actions use a categorical (softmax) policy, as in the paper; continuous actions a
   diagonal Gaussian with a learned, state-independent log standard deviation.
   """
-  network = make_network(spec, config)
+  network = make_network(spec, config, seed)
   learner = learner_lib.A3CLearner(network, config, strategy, horizon=horizon)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed)
   return A3CComponents(network, policy, learner)
@@ -55,7 +55,7 @@ def make_worker(parts: A3CComponents, worker_id: int, env, config: config_lib.A3
   """Worker `worker_id`'s (SegmentActor, A3CWorkerLearner) on `env`, sharing a local network
   (its sampling is seeded from `seed + worker_id`)."""
   spec = core.EnvironmentSpec(env.observation_spec(), env.action_spec())
-  local = make_network(spec, config)
+  local = make_network(spec, config, seed)
   actor = actor_lib.SegmentActor(worker_id, parts.learner, local, env, config.t_max,
                                  seed=seed + worker_id)
   return actor, learner_lib.A3CWorkerLearner(parts.learner, local)

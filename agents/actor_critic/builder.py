@@ -32,7 +32,8 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.ActorCriticCo
                                       'its per-step update is not replicated')
   network = actor_critic.make_actor_critic(
       spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
+      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
+      seed=seed)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,
                                       jit_compile=config.jit_compile)
   learner = learner_lib.ActorCriticLearner(network, config, spec.observation, spec.action)

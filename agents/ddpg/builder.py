@@ -11,6 +11,7 @@ from agents.ddpg import actor as actor_lib
 from agents.ddpg import config as config_lib
 from agents.ddpg import learner as learner_lib
 from networks import critics
+from networks.torso import layer_seed
 
 
 class DDPGComponents(NamedTuple):
@@ -36,10 +37,11 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.DDPGConfig,
   def networks():
     actor = critics.make_deterministic_actor(
         observation_spec, action_spec, config.hidden_sizes, config.activation,
-        observation_batch_norm=config.observation_batch_norm)
+        observation_batch_norm=config.observation_batch_norm, seed=layer_seed(seed, 'actor'))
     critic = critics.make_q_network(
         observation_spec, action_spec, config.hidden_sizes, config.activation,
-        twin=config.twin_critics, observation_batch_norm=config.observation_batch_norm)
+        twin=config.twin_critics, observation_batch_norm=config.observation_batch_norm,
+        seed=layer_seed(seed, 'critic'))
     return actor, critic
 
   with strategy.scope():

@@ -34,7 +34,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.PPOConfig,
     make_network = lambda: actor_critic.make_actor_critic(
         spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
         activation=config.activation, shared_torso=config.shared_torso,
-        init_log_std=config.init_log_std)
+        init_log_std=config.init_log_std, seed=seed)
     network = make_network()
     old_network = make_network() if config.objective == 'kl_penalty' else None
     normalizer = None

@@ -12,6 +12,7 @@ from agents.sac import actor as actor_lib
 from agents.sac import config as config_lib
 from agents.sac import learner as learner_lib
 from networks import critics
+from networks.torso import layer_seed
 
 
 class SACComponents(NamedTuple):
@@ -38,16 +39,21 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.SACConfig,
   with strategy.scope():
     policy = critics.make_stochastic_actor(observation_spec, action_spec, sizes, activation,
                                            min_log_std=config.min_log_std,
-                                           max_log_std=config.max_log_std)
-    critic = critics.make_q_network(observation_spec, action_spec, sizes, activation, twin=True)
+                                           max_log_std=config.max_log_std,
+                                           seed=layer_seed(seed, 'policy'))
+    make_critic = lambda: critics.make_q_network(observation_spec, action_spec, sizes,
+                                                 activation, twin=True,
+                                                 seed=layer_seed(seed, 'critic'))
+    make_value = lambda: critics.make_value_network(observation_spec, sizes, activation,
+                                                    seed=layer_seed(seed, 'value'))
+    critic = make_critic()
     target_critic = value = target_value = None
     if config.version == 'v2':
-      target_critic = critics.make_q_network(observation_spec, action_spec, sizes, activation,
-                                             twin=True)
+      target_critic = make_critic()
       learning.copy_variables(target_critic.variables, critic.variables)
     else:
-      value = critics.make_value_network(observation_spec, sizes, activation)
-      target_value = critics.make_value_network(observation_spec, sizes, activation)
+      value = make_value()
+      target_value = make_value()
       learning.copy_variables(target_value.variables, value.variables)
     log_alpha = tf.Variable(np.log(config.alpha), dtype=tf.float32, name='log_alpha',
                             trainable=config.auto_alpha)

@@ -39,7 +39,8 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.TRPOConfig,
       strategy, 'TRPO', 'its conjugate-gradient solve and line search run on one device')
   make_network = lambda: actor_critic.make_actor_critic(
       spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std)
+      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
+      seed=seed)
   network = make_network()
   old_network = make_network()
   normalizer = None

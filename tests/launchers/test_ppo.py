@@ -132,9 +132,10 @@ class SeedingTest(testing.LauncherTestCase):
 class LearningTest(testing.LauncherTestCase):
 
   def test_cartpole_learns_with_tuned_settings(self):
+    # Seeds 0, 1, 2 evaluate 500 at 50k steps (at 40k: 258.9, 500.0, 412.1).
     logdir = self.create_tempdir()
-    result = testing.run('ppo', logdir, '--env=CartPole-v1', '--tuned', '--num_steps=40000',
+    result = testing.run('ppo', logdir, '--env=CartPole-v1', '--tuned', '--num_steps=50000',
                          '--seed=0', '--eval_every=0')
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-    self.assertGreaterEqual(testing.evaluation(logdir)['mean_return'], 400.0)
+    self.assertGreaterEqual(testing.evaluation(logdir)['mean_return'], 475.0)
     self.assert_outputs(logdir)
