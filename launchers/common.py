@@ -61,6 +61,13 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     loop.check_budget(settings, config)
   except ValueError as error:
     _fail(error)
+  problem = loop.logdir_problem(settings.logdir)
+  if problem is None and not shared['restart'].value:
+    problem = loop.resume_problem(settings.logdir)
+    if problem:
+      problem += '; rerun with --restart to start it over, or pick another --logdir'
+  if problem:
+    flags_lib.fail(f'--logdir={settings.logdir!r}: {problem}')
   return settings, config
 
 
@@ -83,7 +90,9 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
   """The `main` of every launcher: validate, build, train through `loop.run`, report.
 
   Every invalid input fails before anything is written, with one line naming the flag and exit
-  status 2. Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit with status 130.
+  status 2. Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit with status 130. A run that
+  stops on a fault (`loop.RunStopped`: a non-finite value) prints one line and exits with
+  status 1, its latest checkpoint untouched.
 
   Args:
     name: the agent's name (logdir default, config.json).
@@ -97,6 +106,8 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
   """
   settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned)
   start_time = time.time()
+  if shared['restart'].value:
+    loop.clear_run(settings.logdir)
   strategy = setup_runtime(shared, settings.seed)
   env_seed = settings.seed
   if distribute.num_workers(strategy) > 1:
@@ -127,6 +138,9 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     record = loop.run(settings, agent, start_time)
   except KeyboardInterrupt:
     sys.exit(130)
+  except loop.RunStopped as error:
+    print(f'error: {error}', file=sys.stderr, flush=True)
+    sys.exit(1)
   finally:
     agent.close()
   report(record, settings)

@@ -40,6 +40,14 @@ def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, f
                               "agent's config.py); explicitly given flags still win."),
       deterministic_ops=flags.DEFINE_bool(
           'deterministic_ops', True, 'Enable TF op determinism (same seed, same result on CPU).'),
+      restart=flags.DEFINE_bool(
+          'restart', False, 'Start over in --logdir: remove the outputs of the run there '
+          '(checkpoints, replay, metrics, evaluation) first. Without it a logdir that holds a '
+          'run resumes it, or is refused if no checkpoint of it reads back.'),
+      on_nonfinite=flags.DEFINE_enum(
+          'on_nonfinite', 'stop', ['stop', 'skip'], 'At a learner update with a NaN or infinite '
+          'loss or gradient (such a gradient is never applied): stop the run, or count it and '
+          'go on.'),
   )
 
 
@@ -103,7 +111,7 @@ def build_config(config_cls, holders: Mapping[str, flags.FlagHolder],
 def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> loop.RunSettings:
   """Validated `RunSettings` from the shared flags (raises ConfigError naming the field)."""
   values = {k: holders[k].value for k in ('num_steps', 'seed', 'eval_episodes', 'eval_every',
-                                          'checkpoint_every', 'log_every')}
+                                          'checkpoint_every', 'log_every', 'on_nonfinite')}
   if holders['logical_cpus'].value < 0:
     raise config_lib.ConfigError('RunSettings', 'logical_cpus', 'must be >= 0',
                                  holders['logical_cpus'].value)

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from agents.a3c import learner as learner_lib
 from agents.common import core
+from agents.common import environments
 from agents.common import policies
 
 
@@ -83,8 +84,9 @@ class SegmentActor(tf.Module):
                                      self._obs_dtype.as_numpy_dtype)[None]
       self._episode_return, self._episode_length = 0.0, 0
       self._needs_reset = False
-    segment, next_observation = self._act(
-        self._observation, tf.constant(min(self._t_max, max_steps), tf.int32))
+    with environments.graph_env_errors(self._env):
+      segment, next_observation = self._act(
+          self._observation, tf.constant(min(self._t_max, max_steps), tf.int32))
     finished, self._finished = self._finished, []
     self._observation = next_observation.numpy()  # Unused if the episode ended (reset).
     return core.Acted(segment, int(segment.length), [r for r, _ in finished],

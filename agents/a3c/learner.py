@@ -169,12 +169,9 @@ class A3CLearner(tf.Module):
       grad_norm (before clipping), learning_rate (the one applied), and update: the global
       update counter after this update (1 for the run's first).
     """
-    config = self._config
-    grad_norm = tf.linalg.global_norm(gradients)
-    if config.max_grad_norm > 0:
-      gradients, _ = tf.clip_by_global_norm(gradients, config.max_grad_norm, use_norm=grad_norm)
     variables = self._network.trainable_variables
-    self._optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    grad_norm = learning.apply_global_gradients(self._optimizer, gradients, variables,
+                                                max_grad_norm=self._config.max_grad_norm)
     # Automatic control dependencies order ops per resource only: without these reads (ordered
     # after each variable's update) the counters could move before the update is applied.
     with tf.control_dependencies([v.read_value() for v in variables]):

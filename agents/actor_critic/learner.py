@@ -118,8 +118,10 @@ class ActorCriticLearner(tf.Module):
     actor_gradients = tape.gradient(actor_loss, actor_variables)
     critic_gradients = tape.gradient(critic_loss, critic_variables)
     del tape
-    self._actor_optimizer.apply_gradients(zip(actor_gradients, actor_variables))
-    self._critic_optimizer.apply_gradients(zip(critic_gradients, critic_variables))
+    actor_grad_norm = learning.apply_global_gradients(self._actor_optimizer, actor_gradients,
+                                                      actor_variables)
+    critic_grad_norm = learning.apply_global_gradients(self._critic_optimizer, critic_gradients,
+                                                       critic_variables)
     self.num_updates.assign_add(1)
     return {
         'td_error': tf.reduce_mean(delta),
@@ -127,6 +129,6 @@ class ActorCriticLearner(tf.Module):
         'value_loss': critic_loss,
         'entropy': mean(entropy.extra.entropy),
         'discount_weight': tf.reduce_mean(weight),
-        'actor_grad_norm': tf.linalg.global_norm(actor_gradients),
-        'critic_grad_norm': tf.linalg.global_norm(critic_gradients),
+        'actor_grad_norm': actor_grad_norm,
+        'critic_grad_norm': critic_grad_norm,
     }

@@ -24,6 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 
+class RunStopped(RuntimeError):
+  """A run stopped on a fault it cannot go on from; the message (one line) says what and
+  where (raised by the loop, and by agents about state they keep outside the checkpoint)."""
+
+
 class Acted(NamedTuple):
   """What one `Actor.act` call did.
 
@@ -95,8 +100,12 @@ class BuildContext:
   replay_address: Optional[str] = None
 
 
-def _nothing() -> Dict[str, Any]:
+def _nothing(*unused) -> Dict[str, Any]:
   return {}
+
+
+def _yes() -> bool:
+  return True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +122,15 @@ class Agent:
     learner_steps_per_act: learner steps after each `act` call once learning has started.
     steps_per_act: the most env steps one `act` call takes (threaded actors claim this much of
       the budget at a time).
-    after_checkpoint: called after every checkpoint (e.g. to checkpoint a replay table).
+    ready_to_learn: after `learning_starts`, whether the learner can take its first step (e.g.
+      a replay table holds enough items to sample); asked until it says True once.
+    before_checkpoint: called with the env step before every checkpoint, to save state kept
+      outside it (e.g. a replay table) that the checkpoint then refers to.
+    after_checkpoint: called with the env step once the checkpoint is written (e.g. to delete
+      the outside state of older checkpoints).
+    check: raises `RunStopped` when state kept outside the checkpoint is not what the run
+      expects (called after a restore and before every metrics row; e.g. a replay server that
+      lost transitions).
     report: extra fields for evaluation.json, read at the end of the run.
     describe: a few words on state kept outside the checkpoint, for the line a resumed run
       prints (e.g. '600 transitions in replay').
@@ -126,7 +143,10 @@ class Agent:
   learning_starts: int = 0
   learner_steps_per_act: int = 1
   steps_per_act: int = 1
-  after_checkpoint: Callable[[], Any] = _nothing
+  ready_to_learn: Callable[[], bool] = _yes
+  before_checkpoint: Callable[[int], Any] = _nothing
+  after_checkpoint: Callable[[int], Any] = _nothing
+  check: Callable[[], Any] = _nothing
   report: Callable[[], Dict[str, Any]] = _nothing
   describe: Callable[[], str] = str
   close: Callable[[], Any] = _nothing

@@ -4,8 +4,12 @@ Termination and truncation stay apart from the environment to the loss:
 - a terminal step (the MDP ended) gets discount 0: nothing is bootstrapped past it;
 - a time-limit cut is a LAST step with discount 1: the learner bootstraps from the value of
   its final observation, exactly as if the episode had gone on.
+
+Every observation and reward is checked to be finite as it leaves the environment: a NaN or an
+infinity raises `NonFiniteError` naming the environment and its step, before an agent sees it.
 """
 
+import contextlib
 import difflib
 from typing import NamedTuple, Optional
 
@@ -13,6 +17,7 @@ import dm_env
 from dm_env import specs
 import gymnasium as gym
 import numpy as np
+import tensorflow as tf
 
 from agents.common import config as config_lib
 from agents.common import core
@@ -41,6 +46,48 @@ def environment_spec(env_id: str) -> core.EnvironmentSpec:
     return core.EnvironmentSpec(env.observation_spec(), env.action_spec())
   finally:
     env.close()
+
+
+class NonFiniteError(RuntimeError):
+  """An environment returned a NaN or infinite observation or reward."""
+
+
+def check_finite(env_id: str, step: int, observation, reward=None, batched: bool = False
+                 ) -> None:
+  """Raises NonFiniteError unless the observation (and reward) are finite everywhere.
+
+  Args:
+    env_id: the environment, for the message.
+    step: the environment's step count (0: the observation came from a reset).
+    observation: one observation, or [N, ...] of N copies when `batched`.
+    reward: the step's reward ([N] when `batched`), or None after a reset.
+    batched: the values are N copies' (the message names the copy).
+  """
+  for what, value in (('reward', reward), ('observation', observation)):
+    if value is None:
+      continue
+    value = np.asarray(value)
+    if not np.issubdtype(value.dtype, np.floating) or np.isfinite(value).all():
+      continue
+    rows = value.reshape(len(value) if batched else 1, -1)
+    bad = ~np.isfinite(rows)
+    copy = int(np.flatnonzero(bad.any(axis=1))[0])
+    where = f' (copy {copy})' if batched else ''
+    at = f'at its step {step:,}' if step else 'at reset'
+    raise NonFiniteError(f'environment {env_id}{where} returned a non-finite {what} '
+                         f'({rows[copy][bad[copy]][0]}) {at}')
+
+
+@contextlib.contextmanager
+def graph_env_errors(env):
+  """Re-raises the `NonFiniteError` of `env` (its `failure`) that a TF graph stepping it
+  through `tf.numpy_function` turned into a `tf.errors.OpError`."""
+  try:
+    yield
+  except tf.errors.OpError:
+    if getattr(env, 'failure', None) is not None:
+      raise env.failure from None
+    raise
 
 
 class UnsupportedSpace(ValueError):
@@ -81,11 +128,15 @@ class GymnasiumToDmEnv(dm_env.Environment):
 
   `terminated` gives `dm_env.termination` (discount 0); `truncated` without `terminated` gives
   `dm_env.truncation` (a LAST step with discount 1, to be bootstrapped). The env is seeded on
-  its first reset only, so later episodes continue the same random stream.
+  its first reset only, so later episodes continue the same random stream. A non-finite
+  observation or reward raises `NonFiniteError` (kept in `failure`, see `graph_env_errors`).
   """
 
   def __init__(self, env: gym.Env, seed: Optional[int] = None):
     self._env = env
+    self._env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    self._steps = 0
+    self.failure: Optional[NonFiniteError] = None
     self._seed = seed
     self._observation_spec = spec_from_space(env.observation_space, 'observation')
     self._action_spec = spec_from_space(env.action_space, 'action')
@@ -104,6 +155,7 @@ class GymnasiumToDmEnv(dm_env.Environment):
     observation, _ = self._env.reset(seed=self._seed)
     self._seed = None
     self._needs_reset = False
+    self._check(observation)
     return dm_env.restart(_convert_observation(observation, self._observation_spec))
 
   def step(self, action) -> dm_env.TimeStep:
@@ -113,6 +165,8 @@ class GymnasiumToDmEnv(dm_env.Environment):
         self._action_spec, specs.DiscreteArray):
       action = np.clip(action, self._action_spec.minimum, self._action_spec.maximum)
     observation, reward, terminated, truncated, _ = self._env.step(action)
+    self._steps += 1
+    self._check(observation, reward)
     observation = _convert_observation(observation, self._observation_spec)
     reward = np.float32(reward)
     if terminated:
@@ -122,6 +176,13 @@ class GymnasiumToDmEnv(dm_env.Environment):
       self._needs_reset = True
       return dm_env.truncation(reward, observation, discount=np.float32(1.0))
     return dm_env.transition(reward, observation, discount=np.float32(1.0))
+
+  def _check(self, observation, reward=None) -> None:
+    try:
+      check_finite(self._env_id, self._steps, observation, reward)
+    except NonFiniteError as error:
+      self.failure = error
+      raise
 
   def observation_spec(self) -> specs.Array:
     return self._observation_spec
@@ -178,6 +239,8 @@ class VectorEnv:
   the returned observation is the next episode's first one and the true last observation comes
   back in `VectorStep.final_observation`, so on-policy learners can bootstrap truncated episodes.
   Continuous actions are clipped to the action bounds before they reach the environment.
+  A non-finite observation or reward raises `NonFiniteError`, also kept in `failure` (for
+  callers that step the envs inside a TF graph, where the error reaches them wrapped).
   """
 
   def __init__(self, env_id: str, num_envs: int, seed: int, **env_kwargs):
@@ -188,6 +251,9 @@ class VectorEnv:
         env_id, num_envs=num_envs, vectorization_mode='sync',
         vector_kwargs=dict(autoreset_mode=gym.vector.AutoresetMode.SAME_STEP), **env_kwargs)
     self._num_envs = num_envs
+    self._env_id = env_id
+    self._steps = 0
+    self.failure: Optional[NonFiniteError] = None
     self._base_seed = seed
     self._seed = seed
     self._observation_spec = spec_from_space(self._env.single_observation_space, 'observation')
@@ -223,13 +289,24 @@ class VectorEnv:
     self._seed = None
     self._returns[:] = 0
     self._lengths[:] = 0
+    self._check(observation)
     return np.asarray(observation, self._observation_spec.dtype)
+
+  def _check(self, observation, reward=None, final_observation=None) -> None:
+    try:
+      check_finite(self._env_id, self._steps, observation, reward, batched=True)
+      if final_observation is not None:
+        check_finite(self._env_id, self._steps, final_observation, batched=True)
+    except NonFiniteError as error:
+      self.failure = error
+      raise
 
   def step(self, actions: np.ndarray) -> VectorStep:
     """Steps every env with `actions` [N, ...] and auto-resets the ones whose episode ended."""
     if self._clip:
       actions = np.clip(actions, self._action_spec.minimum, self._action_spec.maximum)
     observation, reward, terminated, truncated, info = self._env.step(actions)
+    self._steps += 1
     self._returns += reward
     self._lengths += 1
     done = terminated | truncated
@@ -243,6 +320,7 @@ class VectorEnv:
       self._lengths[done] = 0
     else:
       episode_returns = episode_lengths = np.zeros(0)
+    self._check(observation, reward, final_observation)
     return VectorStep(
         observation=np.asarray(observation, self._observation_spec.dtype),
         reward=np.asarray(reward, np.float32),

@@ -156,21 +156,54 @@ def check_no_process_state(strategy: tf.distribute.Strategy, config, *names: str
 
 def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,
                            gradients: Sequence[tf.Tensor], variables: Sequence[tf.Variable],
-                           strategy: tf.distribute.Strategy, max_grad_norm: float) -> tf.Tensor:
-  """Applies the global gradient once, from inside a replica function; returns its norm.
+                           strategy: Optional[tf.distribute.Strategy] = None,
+                           max_grad_norm: float = 0.0) -> tf.Tensor:
+  """Every learner's gradient step: applies the global gradient once, unless it is not finite.
 
-  Each replica passes its gradient of its share of the loss (per-example losses averaged with
-  the global batch size). The gradients are summed across replicas first, so the norm that
-  is clipped (when `max_grad_norm > 0`) is the one of the global gradient, and the optimizer
-  then applies the same update on every replica.
+  Called from graph code (inside a replica function under a distribution strategy). Each replica
+  passes its gradient of its share of the loss (per-example losses averaged with the global
+  batch size). The gradients are summed across replicas first, so the norm that is clipped
+  (when `max_grad_norm > 0`) is the one of the global gradient, and the optimizer then applies
+  the same update on every replica.
+
+  A gradient with a NaN or an infinity never reaches the variables: it is replaced by zeros, so
+  the step comes from the optimizer's momentum alone (Adam moves by its first moment, RMSProp
+  without momentum and SGD not at all) and every variable stays finite. The returned norm is
+  then not finite, and the training loop, which checks every metric, stops the run or counts
+  the update as skipped. (A conditional step would skip exactly, but an optimizer step may not
+  sit inside a conditional under a distribution strategy, and the conditional changed the
+  compiled update's rounding, so seeded runs would no longer repeat earlier results.)
+
+  Args:
+    optimizer: the Keras optimizer that owns the variables' slots.
+    gradients: one per variable.
+    variables: the variables to update.
+    strategy: the strategy the variables live under (None: no distribution).
+    max_grad_norm: clip the global norm to this (0: no clipping).
+
+  Returns:
+    The global gradient norm before clipping.
   """
-  if strategy.num_replicas_in_sync > 1:
+  if strategy is not None and strategy.num_replicas_in_sync > 1:
     context = tf.distribute.get_replica_context()
     gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
   grad_norm = tf.linalg.global_norm(gradients)
+  finite = tf.math.is_finite(grad_norm)
+  gradients = [tf.where(finite, g, tf.zeros_like(g)) for g in gradients]
+  if max_grad_norm > 0:
+    gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm,
+                                          use_norm=tf.where(finite, grad_norm, 0.0))
+  optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+  return grad_norm
+  grad_norm = tf.linalg.global_norm(gradients)
   if max_grad_norm > 0:
     gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm, use_norm=grad_norm)
-  optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+
+  def apply():
+    optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    return tf.constant(True)
+
+  tf.cond(tf.math.is_finite(grad_norm), apply, lambda: tf.constant(False))
   return grad_norm
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Dict, List, Mapping, Optional
 
+import numpy as np
 import tensorflow as tf
 import tqdm
 
@@ -76,7 +77,7 @@ class Logger:
     with self._writer.as_default(step=step):
       for key, value in row.items():
         if key != 'env_steps' and not math.isnan(value):
-          tf.summary.scalar(key, value)
+          tf.summary.scalar(key, np.float64(value))  # Any finite float, even past float32.
     self._write_csv(row)
     self._console(step, row)
 
@@ -125,7 +126,9 @@ class Logger:
           f'return {_format(ret)} | ETA {eta_text}', flush=True)
 
   def close(self) -> None:
+    """Flushes and closes the outputs (again: nothing)."""
     if self._bar is not None:
       self._bar.close()
+      self._bar = None
     self._writer.flush()
     self._writer.close()

@@ -15,13 +15,21 @@ With several actors (A3C's workers) each actor and its learner run in a thread o
 claiming their steps from a shared budget, and this thread does the logging, evaluation and
 checkpoints. SIGINT and SIGTERM save a checkpoint and raise KeyboardInterrupt; re-running with
 the same logdir resumes.
+
+Faults stop a run with `RunStopped` (one line) and keep the latest checkpoint as it is: a NaN
+or infinite observation or reward from an environment, a non-finite learner metric (a loss or a
+gradient norm: a non-finite gradient is not applied, see `learning.apply_global_gradients`; with
+`on_nonfinite='skip'` the run counts such updates and goes on), and variables that are not
+finite when a checkpoint is due (no checkpoint is ever written from them).
 """
 
 import dataclasses
+import glob
 import json
 import math
 import os
 import queue
+import shutil
 import signal
 import threading
 import time
@@ -33,6 +41,7 @@ import tensorflow as tf
 from agents.common import checkpointing
 from agents.common import config as config_lib
 from agents.common import core
+from agents.common import environments
 from agents.common import evaluation
 from agents.common import logger as logger_lib
 from agents.common import plotting
@@ -55,6 +64,8 @@ class RunSettings:
     eval_every: evaluate every this many env steps (0: only at the end).
     checkpoint_every: checkpoint every this many env steps (and at the end and on a signal).
     log_every: write metrics every this many env steps.
+    on_nonfinite: 'stop' the run at the first non-finite learner metric, or 'skip' (its
+      non-finite gradient was not applied; the run counts it in the metrics and goes on).
   """
   agent: str
   env_id: str
@@ -66,8 +77,11 @@ class RunSettings:
   eval_every: int = 10_000
   checkpoint_every: int = 10_000
   log_every: int = 1_000
+  on_nonfinite: str = 'stop'
 
   def __post_init__(self):
+    if self.on_nonfinite not in ('stop', 'skip'):
+      raise config_lib.ConfigError(self, 'on_nonfinite', "must be 'stop' or 'skip'")
     for name in ('num_steps', 'eval_episodes', 'checkpoint_every', 'log_every'):
       if getattr(self, name) < 1:
         raise config_lib.ConfigError(self, name, 'must be >= 1')
@@ -146,6 +160,60 @@ def write_config(settings: RunSettings, config: Any, horizon: int) -> None:
     json.dump(record, f, indent=2)
 
 
+# What a run writes into its logdir (`clear_run` removes exactly these).
+RUN_OUTPUTS = ('config.json', logger_lib.CSV_NAME, 'evaluation.json', 'learning_curve.png',
+               'checkpoints', 'replay')
+
+
+def logdir_problem(logdir: str) -> Optional[str]:
+  """Why a run cannot write into `logdir` (a file, a folder under a file, not writable), or
+  None. Creates nothing."""
+  path = os.path.abspath(logdir)
+  if os.path.exists(path) and not os.path.isdir(path):
+    return 'is a file, not a folder'
+  existing = path
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    return f'{existing} is a file, not a folder'
+  if not os.access(existing, os.W_OK | os.X_OK):
+    return f'{existing} is not writable'
+  return None
+
+
+def resume_problem(logdir: str) -> Optional[str]:
+  """Why a run in `logdir` cannot resume, or None (nothing there, or an intact checkpoint).
+
+  A logdir holds a run once it has metrics, an evaluation or checkpoints; resuming needs a
+  checkpoint that reads back (see `checkpointing.intact_checkpoints`).
+  """
+  checkpoint_dir = checkpointing.directory(logdir)
+  intact, damaged = checkpointing.intact_checkpoints(checkpoint_dir)
+  if intact:
+    return None
+  if damaged:
+    return f'none of its {len(damaged)} checkpoint(s) reads back ({damaged[0][1]})'
+  evidence = [name for name in (logger_lib.CSV_NAME, 'evaluation.json')
+              if os.path.exists(os.path.join(logdir, name))]
+  if os.path.isdir(checkpoint_dir) and os.listdir(checkpoint_dir):
+    evidence.append('checkpoints/ without a checkpoint')
+  if evidence:
+    return f"it holds a run ({', '.join(evidence)}) but no checkpoint to resume from"
+  return None
+
+
+def clear_run(logdir: str) -> None:
+  """Removes a run's outputs (`RUN_OUTPUTS` and TensorBoard event files) from `logdir`."""
+  for name in RUN_OUTPUTS:
+    path = os.path.join(logdir, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    elif os.path.exists(path):
+      os.remove(path)
+  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
+    os.remove(path)
+
+
 def evaluate(policy: Callable[[np.ndarray], np.ndarray],
              settings: RunSettings) -> evaluation.EvaluationResult:
   """`settings.eval_episodes` episodes of the deterministic `policy`.
@@ -170,6 +238,9 @@ class _Every:
     return True
 
 
+RunStopped = core.RunStopped
+
+
 def _raise_interrupt(signum, frame):
   """SIGINT and SIGTERM both end the run as Ctrl-C does."""
   del signum, frame
@@ -185,6 +256,10 @@ class _Run:
     self.start = start
     self.env_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='env_steps')
     self.learner_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name='learner_steps')
+    problem = resume_problem(settings.logdir)
+    if problem:
+      raise RunStopped(f'logdir {settings.logdir!r} cannot resume: {problem}; clear it '
+                       '(loop.clear_run) or pick another')
     self.checkpointer = checkpointing.Checkpointer(
         settings.logdir, env_steps=self.env_steps, learner_steps=self.learner_steps,
         **agent.state)
@@ -195,12 +270,16 @@ class _Run:
     self.log = logger_lib.Logger(settings.logdir, settings.num_steps,
                                  name=f'{settings.agent} {settings.env_id}',
                                  initial_step=self.step)
+    agent.check()
+    self.ready = False  # Whether the learner has been ready (`Agent.ready_to_learn`).
     if self.restored:
       self.log.truncate(self.step)
       note = agent.describe()
       note = f' ({note})' if note else ''
       print(f'Resumed from {self.restored} at {self.step:,} env steps{note}.', flush=True)
-    self.metrics: List[Mapping[str, Any]] = []
+    self.metrics: List[tuple] = []  # (learner step, env step, metrics) not yet read back.
+    self.rows: List[Dict[str, float]] = []  # Finite metrics since the last row.
+    self.skipped = 0  # Updates with a non-finite metric since the last row ('skip').
     self.returns: List[float] = []
     self.lengths: List[int] = []
     self.first_iteration_s: Optional[float] = None
@@ -212,7 +291,7 @@ class _Run:
     self._checkpoint = _Every(settings.checkpoint_every, self.step)
 
   def learned(self, metrics: Mapping[str, Any]) -> None:
-    self.metrics.append(metrics)
+    self.metrics.append((self.num_learner_steps, self.step, metrics))
     if self.learning_start is None:
       self.learning_start = (time.time(), self.num_learner_steps)
     self.num_learner_steps += 1
@@ -244,29 +323,75 @@ class _Run:
     self.log.write(self.step, {'eval_return': result.mean_return})
     return result
 
+  def read_metrics(self) -> None:
+    """Reads the pending metrics back as floats and checks them.
+
+    Raises:
+      RunStopped: at the first non-finite metric, unless `on_nonfinite` is 'skip' (then the
+        update is counted in `skipped` and its non-finite values left out of the row).
+    """
+    for update, step, metrics in self.metrics:
+      values = {k: float(v) for k, v in metrics.items()}
+      bad = [k for k, v in values.items() if not math.isfinite(v)]
+      if bad and self.settings.on_nonfinite == 'stop':
+        self.metrics = []
+        raise RunStopped(
+            f'learner step {update + 1:,} (after {step:,} env steps) gave {bad[0]}='
+            f"{values[bad[0]]} (its non-finite gradient was not applied; on_nonfinite='skip' "
+            'goes on past such updates)')
+      if bad:
+        self.skipped += 1
+        values = {k: v for k, v in values.items() if k not in bad}
+      self.rows.append(values)
+    self.metrics = []
+
+  def can_learn(self) -> bool:
+    """Whether the learner may step now: past `learning_starts`, and ready."""
+    if self.step < self.agent.learning_starts:
+      return False
+    if not self.ready:
+      self.ready = bool(self.agent.ready_to_learn())
+    return self.ready
+
   def write_row(self) -> None:
     """The mean of the metrics since the last row, and of the episodes that ended."""
-    row = {}
-    if self.metrics:
-      row = {k: float(np.mean([float(m[k]) for m in self.metrics if k in m]))
-             for k in self.metrics[-1]}
+    self.agent.check()
+    self.read_metrics()
+    names = list(dict.fromkeys(k for r in self.rows for k in r))
+    row = {k: float(np.mean([r[k] for r in self.rows if k in r])) for k in names}
+    if self.skipped:
+      row['skipped_updates'] = float(self.skipped)
+      print(f'Warning: {self.skipped} update(s) with non-finite values skipped before '
+            f'{self.step:,} env steps.', flush=True)
     row['episode_return'] = float(np.mean(self.returns)) if self.returns else math.nan
     row['episode_length'] = float(np.mean(self.lengths)) if self.lengths else math.nan
     self.log.write(self.step, row)
-    self.metrics, self.returns, self.lengths = [], [], []
+    self.rows, self.skipped, self.returns, self.lengths = [], 0, [], []
 
   def save(self) -> str:
+    """Checkpoints the run, after checking the metrics of every update it holds.
+
+    Raises:
+      RunStopped: for a non-finite metric (see `read_metrics`), or variables that are not
+        finite (nothing is written).
+    """
+    self.read_metrics()
     self.env_steps.assign(self.step)
     self.learner_steps.assign(self.num_learner_steps)
-    path = self.checkpointer.save(self.step)
-    self.agent.after_checkpoint()
+    if self.checkpointer.first_nonfinite() is None:  # Else `save` below says which.
+      self.agent.before_checkpoint(self.step)
+    try:
+      path = self.checkpointer.save(self.step)
+    except checkpointing.NonFiniteState as error:
+      raise RunStopped(str(error)) from None
+    self.agent.after_checkpoint(self.step)
     self.saved_step = self.step
     return path
 
   def finish(self) -> Dict[str, Any]:
     settings = self.settings
     train_time_s = time.time() - self.start
-    if self.metrics or self.returns:
+    if self.metrics or self.rows or self.returns:
       self.write_row()
     if self.saved_step != self.step:
       self.save()
@@ -341,6 +466,12 @@ def run(settings: RunSettings, agent: core.Agent,
             'resume.', flush=True)
       raise
     return state.finish()
+  except (RunStopped, environments.NonFiniteError) as error:
+    state.log.close()
+    latest = state.checkpointer.latest
+    kept = (f'the latest checkpoint, {latest}, is kept as it was' if latest else
+            'no checkpoint was written')
+    raise RunStopped(f'stopped after {state.step:,} env steps: {error}; {kept}') from None
   finally:
     for signum, handler in handlers.items():
       signal.signal(signum, handler)
@@ -354,7 +485,7 @@ def _train_in_this_thread(state: _Run) -> None:
     if not acted.env_steps:  # Less budget left than the actor's smallest step.
       break
     state.acted(acted)
-    if state.step >= agent.learning_starts:
+    if state.can_learn():
       for _ in range(agent.learner_steps_per_act):
         state.learned(learner.step(acted.experience))
     state.periodic()

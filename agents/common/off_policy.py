@@ -10,20 +10,29 @@ it, and the assembly of an agent (DDPG, TD3, SAC).
 The table lives in an in-process Reverb server (default) or in another process
 (`--replay_address=host:port`, see launchers/replay_server.py). Its rate limiter states the
 replay ratio: `batch_size * updates_per_step` samples per insert, sampling starts at
-`learning_starts` items. Every checkpoint of the run is followed by a Reverb checkpoint of the
-table, so re-running the same command resumes with its replay.
+`learning_starts` items; the learner starts once the table holds them (never before: a sample
+the table cannot serve would block).
+
+The run's checkpoint and an in-process table's are one unit: before the run writes
+`checkpoints/ckpt-N`, the table is checkpointed into `replay/ckpt-N` (the writer flushed
+first), and the run's checkpoint records the table's item count; older `replay/ckpt-*` are
+deleted only once `ckpt-N` is written. A resumed run loads `replay/ckpt-N` of the checkpoint it
+restores, or is refused when that folder is missing or incomplete. A remote table is checked
+the same way against the recorded count: one that holds fewer items (a restarted server) stops
+the run with a line that says how many transitions were lost.
 """
 
 import glob
 import os
 import shutil
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import dm_env
 import numpy as np
 import reverb
 import tensorflow as tf
 
+from agents.common import checkpointing
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distribute
@@ -49,9 +58,18 @@ class Replay:
     self.server = server
     self.packed = packed
 
-  def size(self) -> int:
-    """Items in the table now."""
-    return int(self.client.server_info()[replay_lib.DEFAULT_TABLE].current_size)
+  def size(self, timeout_s: int = 30) -> int:
+    """Items in the table now.
+
+    Raises:
+      core.RunStopped: if the server does not answer within `timeout_s`.
+    """
+    try:
+      info = self.client.server_info(timeout=timeout_s)
+    except reverb.errors.DeadlineExceededError:
+      raise core.RunStopped(f'the replay server at {self.address} did not answer within '
+                            f'{timeout_s} s') from None
+    return int(info[replay_lib.DEFAULT_TABLE].current_size)
 
   def update_priorities(self, keys, priorities) -> None:
     """Sets the priorities of the sampled items `keys` ([B] uint64)."""
@@ -78,18 +96,47 @@ def replay_directory(logdir: str) -> str:
   return os.path.join(logdir, 'replay')
 
 
+def replay_checkpoint(logdir: str, step: int) -> str:
+  """The folder of the table's checkpoint that belongs to the run's checkpoint `ckpt-<step>`."""
+  return os.path.join(replay_directory(logdir), f'ckpt-{step}')
+
+
+def _incoming(logdir: str) -> str:
+  """Where the server writes a checkpoint before it is renamed `ckpt-<step>`."""
+  return os.path.join(replay_directory(logdir), 'incoming')
+
+
 def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spec, logdir: str,
-                address: Optional[str] = None) -> Replay:
-  """Starts an in-process table (restored from `logdir/replay` if there is a checkpoint), or
-  connects to `address` and checks that it serves a compatible table.
+                address: Optional[str] = None, restore_step: Optional[int] = None) -> Replay:
+  """Starts an in-process table, or connects to `address` and checks that it serves a
+  compatible table.
+
+  Args:
+    config: the agent's config (table size, sampler, rate limiter).
+    observation_spec: the environment's observation spec (the table's signature).
+    action_spec: the environment's action spec.
+    logdir: the run's directory (an in-process table's checkpoints live in `logdir/replay`).
+    address: 'host:port' of a server in another process, or None for an in-process one.
+    restore_step: the env step of the run checkpoint the run will resume from (None: a new
+      run); an in-process table then starts from `replay_checkpoint(logdir, restore_step)`.
 
   Raises:
-    ConfigError: naming `replay_address` if the remote server cannot be reached or its table's
-      signature does not match the environment, naming `prioritized_replay` if its sampler is
-      not the one the config asks for.
+    ConfigError: naming `logdir` if the table checkpoint to resume from is missing or
+      incomplete; naming `replay_address` if the remote server cannot be reached or its
+      table's signature does not match the environment; naming `prioritized_replay` if its
+      sampler is not the one the config asks for.
   """
   signature, packed = table_signature(observation_spec, action_spec)
   if address is None:
+    initial = None
+    if restore_step is not None:
+      initial = replay_checkpoint(logdir, restore_step)
+      if not os.path.exists(os.path.join(initial, 'DONE')):
+        raise config_lib.ConfigError(
+            'RunSettings', 'logdir', f'its checkpoint at {restore_step:,} env steps has no '
+            f'complete replay checkpoint ({initial}); put that folder back, or start the run '
+            'over', logdir)
+    shutil.rmtree(_incoming(logdir), ignore_errors=True)  # What a kill left mid-save.
     limits = dict(samples_per_insert=config.samples_per_insert,
                   min_size_to_sample=config.learning_starts)
     if config.prioritized_replay:
@@ -99,7 +146,8 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
     else:
       table = replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, config.replay_size,
                                             signature, **limits)
-    server = replay_lib.make_server([table], checkpoint_dir=replay_directory(logdir))
+    server = replay_lib.make_server([table], checkpoint_dir=_incoming(logdir),
+                                    initial_checkpoint=initial)
     address = f'localhost:{server.port}'
     return Replay(reverb.Client(address), address, server, packed)
   client = reverb.Client(address)
@@ -128,15 +176,37 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
   return Replay(client, address, None, packed)
 
 
-def save_replay(replay: Replay) -> Optional[str]:
-  """Writes a Reverb checkpoint of the table; an in-process server keeps only the newest."""
-  path = replay_lib.checkpoint(replay.client)
-  if replay.server is not None:
-    parent = os.path.dirname(path.rstrip('/'))
-    for old in glob.glob(os.path.join(parent, '*')):
-      if os.path.abspath(old) != os.path.abspath(path.rstrip('/')) and os.path.isdir(old):
-        shutil.rmtree(old, ignore_errors=True)
-  return path
+def save_replay(replay: Replay, logdir: str, step: int) -> str:
+  """Checkpoints the table; an in-process server's checkpoint becomes `replay/ckpt-<step>`."""
+  path = replay_lib.checkpoint(replay.client).rstrip('/')
+  if replay.server is None:
+    return path
+  target = replay_checkpoint(logdir, step)
+  shutil.rmtree(target, ignore_errors=True)
+  os.replace(path, target)
+  return target
+
+
+def drop_older_replay(logdir: str, step: int) -> None:
+  """Deletes the in-process table's checkpoints other than `replay/ckpt-<step>`."""
+  keep = os.path.abspath(replay_checkpoint(logdir, step))
+  for old in glob.glob(os.path.join(replay_directory(logdir), 'ckpt-*')):
+    if os.path.abspath(old) != keep:
+      shutil.rmtree(old, ignore_errors=True)
+
+
+class ReplayRecord(tf.Module):
+  """What the run's checkpoint records about the table: `items`, its size at the checkpoint."""
+
+  def __init__(self):
+    super().__init__(name='replay_record')
+    self.items = tf.Variable(0, dtype=tf.int64, trainable=False, name='items')
+
+
+# The longest the rate limiter may hold a sample back. The loop samples only once the table
+# can serve (`Agent.ready_to_learn`), so a longer wait means the run is stuck: the iterator
+# ends and the learner stops the run with one line instead of blocking forever.
+SAMPLE_TIMEOUT_S = 30.0
 
 
 def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
@@ -151,7 +221,8 @@ def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
   # 1.47 ms with two (benchmarks/off_policy_speed.py's setting, Pendulum transitions).
   dataset = replay_lib.make_dataset(replay.address, replay_lib.DEFAULT_TABLE, config.batch_size,
                                     max_in_flight_samples_per_worker=8 * config.batch_size,
-                                    num_workers_per_iterator=1)
+                                    num_workers_per_iterator=1,
+                                    rate_limiter_timeout_ms=int(SAMPLE_TIMEOUT_S * 1000))
   sizes = dict(observation_size=observation_spec.shape[0], action_size=action_spec.shape[0])
 
   def transitions(sample: reverb.ReplaySample) -> replay_lib.Transition:
@@ -275,8 +346,10 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   it, and `learner` connected to it. `learner` and `policy` hold every variable to
   checkpoint; the table is checkpointed after every checkpoint of the run."""
   spec = context.spec
+  restore_step = checkpointing.newest_intact_step(context.logdir)
   replay = make_replay(config, spec.observation, spec.action, context.logdir,
-                       context.replay_address)
+                       context.replay_address, restore_step)
+  record = ReplayRecord()
   priority = 1.0
   if config.prioritized_replay:
     priority = lambda transition: float(learner.max_priority.numpy())
@@ -294,14 +367,32 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
     replay.close()  # Before the learner drops its iterator (see `Replay.close`).
     learner.disconnect()
 
-  def checkpoint_replay():
+  def before_checkpoint(step: int):
     actor.flush()  # The last transition is confirmed, so the table's checkpoint holds it.
-    save_replay(replay)
+    record.items.assign(replay.size())
+    save_replay(replay, context.logdir, step)
+
+  def after_checkpoint(step: int):
+    if replay.server is not None:
+      drop_older_replay(context.logdir, step)
+
+  def ready_to_learn() -> bool:
+    actor.flush()  # Count every transition written so far.
+    return replay.size() >= config.learning_starts
+
+  def check():
+    expected, held = int(record.items.numpy()), replay.size()
+    if held < expected:
+      raise core.RunStopped(
+          f'the replay table at {replay.address} holds {held:,} transitions, {expected:,} at '
+          f'the last checkpoint: {expected - held:,} were lost (did its server restart?)')
+    record.items.assign(max(expected, held))
 
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
-                    state=dict(learner=learner, actor=policy),
+                    state=dict(learner=learner, actor=policy, replay=record),
                     learning_starts=config.learning_starts,
                     learner_steps_per_act=config.updates_per_step,
-                    after_checkpoint=checkpoint_replay,
-                    report=lambda: {'replay_items': replay.size()},
+                    ready_to_learn=ready_to_learn,
+                    before_checkpoint=before_checkpoint, after_checkpoint=after_checkpoint,
+                    check=check, report=lambda: {'replay_items': replay.size()},
                     describe=lambda: f'{replay.size():,} transitions in replay', close=close)

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, Iterator, Sequence
 
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import distribute
 from agents.common import learning
 
@@ -105,7 +106,11 @@ class OffPolicyLearner(tf.Module):
       if source.make_iterator is None:
         raise ValueError(f'{self.name}: connect() the learner to a replay table first')
       source.iterator = source.make_iterator()
-    metrics = self.step_from(source.iterator)
+    try:
+      metrics = self.step_from(source.iterator)
+    except tf.errors.OutOfRangeError:  # The dataset's rate-limiter timeout ended it.
+      raise core.RunStopped(f'{self.name}: the replay table gave no batch within its sampling '
+                            'timeout (rate limiter or server stuck)') from None
     if self._prioritized:
       source.write_priorities(metrics.pop('key').numpy(), metrics.pop('priority').numpy())
     return metrics

@@ -184,15 +184,19 @@ def make_prioritized_table(name: str, max_size: int, signature: Any, priority_ex
 
 
 def make_server(tables: Sequence[reverb.Table], port: Optional[int] = None,
-                checkpoint_dir: Optional[str] = None) -> reverb.Server:
+                checkpoint_dir: Optional[str] = None,
+                initial_checkpoint: Optional[str] = None) -> reverb.Server:
   """An in-process Reverb server (port picked by portpicker when None).
 
   With `checkpoint_dir`, `checkpoint(client)` writes under that directory and a server built
   later with the same directory (and tables of the same names) starts from its newest
-  checkpoint.
+  checkpoint. `initial_checkpoint` (one checkpoint's own folder, with its DONE file) is loaded
+  instead when `checkpoint_dir` holds none.
   """
-  checkpointer = (checkpointers_lib.DefaultCheckpointer(path=checkpoint_dir)
-                  if checkpoint_dir else None)
+  checkpointer = None
+  if checkpoint_dir:
+    checkpointer = checkpointers_lib.DefaultCheckpointer(
+        path=checkpoint_dir, fallback_checkpoint_path=initial_checkpoint)
   return reverb.Server(tables=list(tables), port=port, checkpointer=checkpointer)
 
 

@@ -96,7 +96,8 @@ class RolloutActor(core.Actor):
     """One rollout, or nothing when `max_steps` is less than a rollout."""
     if max_steps < self.batch_size:
       return core.Acted(None, 0)
-    rollout, returns, lengths = self.collect()
+    with environments.graph_env_errors(self._env):
+      rollout, returns, lengths = self.collect()
     return core.Acted(rollout, self.batch_size, returns, lengths)
 
   def close(self) -> None:

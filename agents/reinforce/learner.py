@@ -122,19 +122,19 @@ class ReinforceLearner(tf.Module):
       value_loss = masked_mean(losses.value.value_loss(value, returns).loss)
     actor_variables = self._network.policy_variables
     actor_gradients = tape.gradient(actor_loss, actor_variables)
-    self._actor_optimizer.apply_gradients(zip(actor_gradients, actor_variables))
     metrics = {
         'policy_loss': policy_loss,
         'entropy': -entropy_loss,
         'return': masked_mean(returns),
         'advantage': advantage,
-        'actor_grad_norm': tf.linalg.global_norm(actor_gradients),
+        'actor_grad_norm': learning.apply_global_gradients(
+            self._actor_optimizer, actor_gradients, actor_variables),
     }
     if config.baseline:
       critic_variables = self._network.value_variables
       critic_gradients = tape.gradient(value_loss, critic_variables)
-      self._critic_optimizer.apply_gradients(zip(critic_gradients, critic_variables))
-      metrics['critic_grad_norm'] = tf.linalg.global_norm(critic_gradients)
+      metrics['critic_grad_norm'] = learning.apply_global_gradients(
+          self._critic_optimizer, critic_gradients, critic_variables)
       real = tf.boolean_mask(tf.stack([returns, value], -1), mask > 0)
       metrics['explained_variance'] = learning.explained_variance(real[:, 0], real[:, 1])
     metrics['value_loss'] = value_loss

@@ -251,8 +251,8 @@ class TRPOLearner(tf.Module):
         value = self._network.value(tf.gather(batch.observation, indices))
         loss = tf.reduce_mean(losses.value.value_loss(
             value, tf.gather(batch.value_target, indices)).loss)
-      gradients = tape.gradient(loss, variables)
-      self._value_optimizer.apply_gradients(zip(gradients, variables))
+      learning.apply_global_gradients(self._value_optimizer, tape.gradient(loss, variables),
+                                      variables)
       return counter + 1, total + loss
 
     _, total = tf.while_loop(lambda counter, _: counter < num_steps, body,

@@ -1,0 +1,85 @@
+"""The replay table and the run's checkpoint are one unit; a run never blocks on a table it
+cannot sample."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from tests.launchers import launcher_testing
+from tests.reliability import reliability_testing as testing
+
+_DDPG = ['--env=Pendulum-v1', '--hidden_sizes=16', '--batch_size=16', '--learning_starts=100',
+         '--replay_size=5000', '--eval_every=0', '--checkpoint_every=200']
+
+
+class InProcessReplayTest(launcher_testing.LauncherTestCase):
+
+  def test_n_step_returns_start_learning_once_the_table_can_serve(self):
+    # Used to block forever: at learning_starts, n - 1 transitions were still pending.
+    logdir = self.create_tempdir()
+    result = testing.run('ddpg', logdir, *_DDPG, '--n_step=3', '--num_steps=400', timeout=240)
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertGreater(launcher_testing.evaluation(logdir)['updates'], 250)
+
+  def test_resume_loads_the_table_of_the_checkpoint_it_restores(self):
+    logdir = self.create_tempdir()
+    first = testing.run('ddpg', logdir, *_DDPG, '--num_steps=400')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    replay = os.path.join(logdir, 'replay')
+    self.assertEqual(sorted(os.listdir(replay)), ['ckpt-400', 'incoming'])
+    # A kill after the table's next checkpoint but before the run's: replay/ckpt-600 exists,
+    # checkpoints/ckpt-600 does not.
+    shutil.copytree(os.path.join(replay, 'ckpt-400'), os.path.join(replay, 'ckpt-600'))
+    second = testing.run('ddpg', logdir, *_DDPG, '--num_steps=600')
+    self.assertEqual(second.returncode, 0, second.stderr[-2000:])
+    self.assertIn('at 400 env steps (400 transitions in replay)', second.stdout)
+    self.assertEqual(launcher_testing.evaluation(logdir)['replay_items'], 600)
+    self.assertEqual(sorted(os.listdir(replay)), ['ckpt-600', 'incoming'])
+
+  def test_a_missing_table_checkpoint_is_refused_before_any_work(self):
+    logdir = self.create_tempdir()
+    first = testing.run('ddpg', logdir, *_DDPG, '--num_steps=400')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    os.remove(os.path.join(logdir, 'replay', 'ckpt-400', 'DONE'))
+    before = sorted(os.listdir(logdir))
+    result = testing.run('ddpg', logdir, *_DDPG, '--num_steps=600')
+    self.assertEqual(result.returncode, 2, result.stderr[-2000:])
+    lines = testing.error_lines(result)
+    self.assertEqual(len(lines), 1, result.stderr)
+    self.assertIn('--logdir', lines[0])
+    self.assertIn('replay checkpoint', lines[0])
+    self.assertEqual(sorted(os.listdir(logdir)), before)
+
+
+class RemoteReplayTest(launcher_testing.LauncherTestCase):
+
+  def _serve(self, port: int = 0):
+    server = subprocess.Popen(
+        [sys.executable, '-m', 'launchers.replay_server', '--env=Pendulum-v1', f'--port={port}',
+         '--max_size=5000'], cwd=testing.ROOT, env=testing.ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    self.addCleanup(server.kill)
+    address = re.search(r'at (localhost:\d+)', server.stdout.readline()).group(1)
+    return server, address
+
+  def test_a_server_that_restarted_empty_stops_the_run_saying_what_was_lost(self):
+    server, address = self._serve()
+    logdir = self.create_tempdir()
+    first = testing.run('ddpg', logdir, *_DDPG, '--num_steps=300', f'--replay_address={address}')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    server.kill()
+    server.wait()
+    self._serve(int(address.split(':')[1]))  # Back on the same port, empty.
+    second = testing.run('ddpg', logdir, *_DDPG, '--num_steps=400',
+                         f'--replay_address={address}')
+    self.assertEqual(second.returncode, 1, second.stderr[-2000:])
+    lines = testing.error_lines(second)
+    self.assertEqual(len(lines), 1, second.stderr)
+    self.assertIn('holds 0 transitions, 300 at the last checkpoint: 300 were lost', lines[0])
+
+
+if __name__ == '__main__':
+  import unittest
+  unittest.main()
