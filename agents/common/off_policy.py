@@ -24,7 +24,10 @@ the run with a line that says how many transitions were lost.
 
 import glob
 import os
+import queue
 import shutil
+import threading
+import time
 from typing import Any, Callable, Optional, Tuple
 
 import dm_env
@@ -70,6 +73,16 @@ class Replay:
       raise core.RunStopped(f'the replay server at {self.address} did not answer within '
                             f'{timeout_s} s') from None
     return int(info[replay_lib.DEFAULT_TABLE].current_size)
+
+  def stall(self, what: str) -> core.RunStopped:
+    """The error for `what` (e.g. 'gave no batch') having waited past its timeout: names a
+    server that no longer answers, or else the table's size."""
+    try:
+      size = self.size(timeout_s=5)
+    except core.RunStopped as error:
+      return error
+    return core.RunStopped(f'the replay table at {self.address} {what} within {SERVER_TIMEOUT_S:g} '
+                           f's though its server answers ({size:,} items)')
 
   def update_priorities(self, keys, priorities) -> None:
     """Sets the priorities of the sampled items `keys` ([B] uint64)."""
@@ -203,10 +216,53 @@ class ReplayRecord(tf.Module):
     self.items = tf.Variable(0, dtype=tf.int64, trainable=False, name='items')
 
 
-# The longest the rate limiter may hold a sample back. The loop samples only once the table
-# can serve (`Agent.ready_to_learn`), so a longer wait means the run is stuck: the iterator
-# ends and the learner stops the run with one line instead of blocking forever.
-SAMPLE_TIMEOUT_S = 30.0
+# The longest any call waits for the replay server: a sample the rate limiter holds back, an
+# insert, a flush. The loop samples only once the table can serve (`Agent.ready_to_learn`), so
+# a longer wait means the run is stuck: it stops with one line instead of blocking forever.
+SERVER_TIMEOUT_S = 30.0
+
+
+class _GuardedIterator:
+  """Batches of a remote table, read by a daemon thread, so that no call of the training
+  thread blocks on the network: `next` waits in 1 s slices (signal handlers run in between)
+  and, after `SERVER_TIMEOUT_S` without a batch, stops the run naming the server's state.
+
+  A tf.data iterator of a server that died blocks forever inside its C++ sampler; the thread
+  that holds it is left behind (daemon) when the run stops.
+  """
+
+  def __init__(self, iterator, replay: Replay):
+    self._replay = replay
+    self._batches: queue.Queue = queue.Queue(maxsize=2)
+    self._thread = threading.Thread(target=self._read, args=(iterator,), daemon=True,
+                                    name='replay_sampler')
+    self._thread.start()
+
+  def _read(self, iterator) -> None:
+    try:
+      for batch in iterator:
+        self._batches.put(batch)
+    except BaseException as error:  # pylint: disable=broad-except
+      self._batches.put(error)
+    self._batches.put(StopIteration())
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    deadline = time.monotonic() + SERVER_TIMEOUT_S
+    while True:
+      try:
+        item = self._batches.get(timeout=1.0)
+      except queue.Empty:
+        if time.monotonic() >= deadline:
+          raise self._replay.stall('gave no batch') from None
+        continue
+      if isinstance(item, StopIteration):
+        raise self._replay.stall('gave no batch')
+      if isinstance(item, BaseException):
+        raise item
+      return item
 
 
 def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
@@ -222,7 +278,7 @@ def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
   dataset = replay_lib.make_dataset(replay.address, replay_lib.DEFAULT_TABLE, config.batch_size,
                                     max_in_flight_samples_per_worker=8 * config.batch_size,
                                     num_workers_per_iterator=1,
-                                    rate_limiter_timeout_ms=int(SAMPLE_TIMEOUT_S * 1000))
+                                    rate_limiter_timeout_ms=int(SERVER_TIMEOUT_S * 1000))
   sizes = dict(observation_size=observation_spec.shape[0], action_size=action_spec.shape[0])
 
   def transitions(sample: reverb.ReplaySample) -> replay_lib.Transition:
@@ -240,6 +296,8 @@ def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
   dataset = dataset.map(transitions)
   if not distribute.is_default_strategy(strategy):
     dataset = strategy.experimental_distribute_dataset(dataset)
+  if replay.server is None:  # A remote server may die: never block the training thread on it.
+    return _GuardedIterator(iter(dataset), replay)
   return iter(dataset)
 
 
@@ -258,11 +316,15 @@ class ReplayActor(core.Actor):
     writer: a `replay.NStepTransitionWriter` into the table.
     learning_starts: the random steps.
     seed: seeds the random actions.
+    stall: the error to raise when the writer waited past its timeout, given what stalled
+      (e.g. `Replay.stall`); None re-raises the writer's DeadlineExceededError.
   """
 
   def __init__(self, env: dm_env.Environment, policy, writer: replay_lib.NStepTransitionWriter,
-               learning_starts: int, seed: int):
+               learning_starts: int, seed: int,
+               stall: Optional[Callable[[str], Exception]] = None):
     self._env = env
+    self._stall = stall
     self._policy = policy
     self._select = core.per_step(policy.select)
     self._writer = writer
@@ -297,7 +359,7 @@ class ReplayActor(core.Actor):
     else:
       action = self._select(self._timestep.observation[None]).numpy()[0]
     self._timestep = self._env.step(action)
-    self._writer.observe(action, self._timestep)
+    self._guarded(lambda: self._writer.observe(action, self._timestep))
     self._step += 1
     self._episode_return += float(self._timestep.reward)
     self._episode_length += 1
@@ -307,9 +369,17 @@ class ReplayActor(core.Actor):
     self._new_episode()
     return finished
 
-  def flush(self, timeout_ms: int = 60_000) -> None:
+  def _guarded(self, call) -> None:
+    try:
+      call()
+    except reverb.errors.DeadlineExceededError:
+      if self._stall is None:
+        raise
+      raise self._stall('took no transition') from None
+
+  def flush(self) -> None:
     """Waits until the server has confirmed every transition written so far."""
-    self._writer.flush(timeout_ms=timeout_ms)
+    self._guarded(self._writer.flush)
 
   def close(self) -> None:
     """Closes the writer (an unfinished episode's last transitions are dropped) and the env."""
@@ -355,9 +425,10 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
     priority = lambda transition: float(learner.max_priority.numpy())
   writer = replay_lib.NStepTransitionWriter(replay.client, replay_lib.DEFAULT_TABLE,
                                             config.n_step, config.discount, priority=priority,
-                                            packed=replay.packed)
+                                            packed=replay.packed, timeout_s=SERVER_TIMEOUT_S)
   env = environments_lib.make_environment(context.env_id, seed=context.env_seed)
-  actor = ReplayActor(env, policy, writer, config.learning_starts, context.env_seed)
+  actor = ReplayActor(env, policy, writer, config.learning_starts, context.env_seed,
+                      stall=replay.stall)
   learner.connect(
       lambda: make_iterator(replay, config, context.strategy, spec.observation, spec.action),
       replay.update_priorities)
@@ -384,8 +455,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
     expected, held = int(record.items.numpy()), replay.size()
     if held < expected:
       raise core.RunStopped(
-          f'the replay table at {replay.address} holds {held:,} transitions, {expected:,} at '
-          f'the last checkpoint: {expected - held:,} were lost (did its server restart?)')
+          f'the replay table at {replay.address} holds {held:,} transitions, {expected:,} before: '
+          f'{expected - held:,} were lost (did its server restart?)')
     record.items.assign(max(expected, held))
 
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),

@@ -107,7 +107,10 @@ class OffPolicyLearner(tf.Module):
         raise ValueError(f'{self.name}: connect() the learner to a replay table first')
       source.iterator = source.make_iterator()
     try:
-      metrics = self.step_from(source.iterator)
+      if isinstance(source.iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
+        metrics = self.step_from(source.iterator)  # The next batch read inside the graph.
+      else:  # E.g. batches a thread reads from a remote table.
+        metrics = self.update(next(source.iterator))
     except tf.errors.OutOfRangeError:  # The dataset's rate-limiter timeout ended it.
       raise core.RunStopped(f'{self.name}: the replay table gave no batch within its sampling '
                             'timeout (rate limiter or server stuck)') from None

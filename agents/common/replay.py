@@ -17,7 +17,8 @@ from `o_{t+m}` as if the episode had gone on. The learner's target is `R_t + d_t
 """
 
 import collections
-from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+import time
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import dm_env
 from dm_env import specs
@@ -232,11 +233,14 @@ class NStepTransitionWriter:
     max_in_flight_items: after each item, block until at most this many are unconfirmed by the
       server; this is where the rate limiter holds actors back.
     packed: write `pack_transition(...)` vectors (tables of `packed_transition_signature`).
+    timeout_s: the longest any call waits for the server (None: forever); past it the call
+      raises `reverb.errors.DeadlineExceededError`. The wait is cut into 1 s slices, so
+      Python's signal handlers (Ctrl-C) still run while a call waits.
   """
 
   def __init__(self, client: reverb.Client, table: Union[str, Sequence[str]], n_step: int,
                discount: float, priority: Any = 1.0, max_in_flight_items: int = 1,
-               packed: bool = False):
+               packed: bool = False, timeout_s: Optional[float] = None):
     if n_step < 1:
       raise ValueError(f'NStepTransitionWriter: n_step={n_step} must be >= 1')
     if not 0.0 <= discount <= 1.0:
@@ -247,6 +251,7 @@ class NStepTransitionWriter:
     self._priority = priority
     self._max_in_flight_items = max_in_flight_items
     self._packed = packed
+    self._timeout_s = timeout_s
     self._writer = client.trajectory_writer(num_keep_alive_refs=1)
     # Pending steps: (o_t, a_t, extras_t, r_{t+1}, discount_{t+1}) not yet written.
     self._pending = collections.deque()
@@ -268,7 +273,7 @@ class NStepTransitionWriter:
     if next_timestep.last():
       while self._pending:
         self._write_oldest()
-      self._writer.end_episode(timeout_ms=None)
+      self._wait(self._writer.end_episode)
       self._observation = None
     elif len(self._pending) == self._n:
       self._write_oldest()
@@ -287,11 +292,26 @@ class NStepTransitionWriter:
     priority = self._priority(transition) if callable(self._priority) else self._priority
     for table in self._tables:
       self._writer.create_item(table, priority=float(priority), trajectory=item)
-    self._writer.flush(self._max_in_flight_items)
+    self._wait(lambda timeout_ms: self._writer.flush(self._max_in_flight_items, timeout_ms))
 
-  def flush(self, timeout_ms: Optional[int] = None) -> None:
-    """Blocks until every item written so far is confirmed (DeadlineExceededError on timeout)."""
-    self._writer.flush(timeout_ms=timeout_ms)
+  def _wait(self, call: Callable[[int], Any]) -> None:
+    """`call(timeout_ms)` in 1 s slices until it returns, for at most `timeout_s` in all."""
+    if self._timeout_s is None:
+      call(None)
+      return
+    deadline = time.monotonic() + self._timeout_s
+    while True:
+      try:
+        call(int(1000 * min(1.0, max(0.001, deadline - time.monotonic()))))
+        return
+      except reverb.errors.DeadlineExceededError:
+        if time.monotonic() >= deadline:
+          raise
+
+  def flush(self) -> None:
+    """Blocks until every item written so far is confirmed (DeadlineExceededError past
+    `timeout_s`)."""
+    self._wait(lambda timeout_ms: self._writer.flush(timeout_ms=timeout_ms))
 
   def close(self) -> None:
     """Closes the writer; the transitions of an unfinished episode are dropped."""

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 from tests.launchers import launcher_testing
 from tests.reliability import reliability_testing as testing
@@ -77,7 +78,24 @@ class RemoteReplayTest(launcher_testing.LauncherTestCase):
     self.assertEqual(second.returncode, 1, second.stderr[-2000:])
     lines = testing.error_lines(second)
     self.assertEqual(len(lines), 1, second.stderr)
-    self.assertIn('holds 0 transitions, 300 at the last checkpoint: 300 were lost', lines[0])
+    self.assertIn('holds 0 transitions, 300 before: 300 were lost', lines[0])
+
+  def test_a_server_that_dies_mid_run_stops_it_with_one_line(self):
+    server, address = self._serve()
+    logdir = self.create_tempdir()
+    run = testing.start('ddpg', logdir, *_DDPG, '--num_steps=100000', '--log_every=100',
+                        f'--replay_address={address}')
+    self.addCleanup(run.kill)
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(logdir, 'metrics.csv')) and time.time() < deadline:
+      time.sleep(0.5)
+    time.sleep(3)  # Learning has started: the learner samples the table at every step.
+    server.kill()
+    _, stderr = run.communicate(timeout=120)  # Used to block forever.
+    self.assertEqual(run.returncode, 1, stderr[-2000:])
+    lines = testing.error_lines(subprocess.CompletedProcess([], 1, '', stderr))
+    self.assertEqual(len(lines), 1, stderr[-2000:])
+    self.assertIn(f'the replay server at {address} did not answer', lines[0])
 
 
 if __name__ == '__main__':

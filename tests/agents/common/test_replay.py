@@ -299,13 +299,13 @@ class RateLimiterTest(ReplayTestCase):
                                       min_size_to_sample=2, error_buffer=2.0)
     _, client = self.serve(table)
     writer = replay.NStepTransitionWriter(client, 'uniform', n_step=1, discount=0.9,
-                                          max_in_flight_items=100)
+                                          max_in_flight_items=100, timeout_s=0.2)
     steps = _episode([1.0] * 10, [1.0] * 10, last_is_terminal=False)
     writer.observe_first(steps[0])
     for step in steps[1:6]:
       writer.observe(np.int32(0), step)
     with self.assertRaises(reverb.errors.DeadlineExceededError):
-      writer.flush(timeout_ms=200)
+      writer.flush()
     self.assertEqual(client.server_info()['uniform'].current_size, 3)
     # Unblock the pending inserts so that the writer can close.
     dataset = replay.make_dataset(client.server_address, 'uniform', batch_size=1,
@@ -313,7 +313,7 @@ class RateLimiterTest(ReplayTestCase):
                                   num_workers_per_iterator=1, rate_limiter_timeout_ms=500)
     for _ in dataset:
       pass
-    writer.flush(timeout_ms=2000)
+    writer.flush()
     writer.close()
 
 
