@@ -1,5 +1,6 @@
 """The one-step actor-critic's actor: one step of B environments per call, online."""
 
+import pickle
 from typing import Optional
 
 import numpy as np
@@ -36,6 +37,15 @@ class TransitionActor(core.Actor):
     self._observation = self._env.reset(self._env.seed + env_steps)
     self._action = None
     self._weight = np.ones(self._env.num_envs, np.float32)
+
+  def get_state(self) -> bytes:
+    """Everything a resumed run needs to continue these episodes exactly (see `core.Actor`)."""
+    return pickle.dumps((self._env.get_state(), self._observation, self._weight))
+
+  def set_state(self, state: bytes) -> None:
+    env_state, self._observation, self._weight = pickle.loads(state)
+    self._env.set_state(env_state)
+    self._action = None
 
   def act(self, max_steps: int) -> core.Acted:
     """One step of every environment, or nothing when `max_steps` is less than that."""

@@ -58,6 +58,10 @@ class Actor(Protocol):
   def close(self) -> None:
     """Releases the environments (and any writer)."""
 
+  # Optional: an actor that has them makes resumed runs continue its episodes exactly.
+  #   get_state() -> bytes: its environments' state and anything it carries between calls;
+  #   set_state(bytes): continues from it (instead of `reset`).
+
 
 class Learner(Protocol):
   """Variables, optimizers and a compiled update."""

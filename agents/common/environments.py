@@ -11,6 +11,7 @@ infinity raises `NonFiniteError` naming the environment and its step, before an 
 
 import contextlib
 import difflib
+import pickle
 from typing import NamedTuple, Optional
 
 import dm_env
@@ -177,6 +178,16 @@ class GymnasiumToDmEnv(dm_env.Environment):
       return dm_env.truncation(reward, observation, discount=np.float32(1.0))
     return dm_env.transition(reward, observation, discount=np.float32(1.0))
 
+  def get_state(self) -> bytes:
+    """The environment's whole state (episode in progress, random stream), pickled."""
+    return pickle.dumps((self._env, self._steps, self._needs_reset, self._seed))
+
+  def set_state(self, state: bytes) -> None:
+    """Continues from a `get_state` of an environment made the same way."""
+    env, self._steps, self._needs_reset, self._seed = pickle.loads(state)
+    self._env.close()
+    self._env = env
+
   def _check(self, observation, reward=None) -> None:
     try:
       check_finite(self._env_id, self._steps, observation, reward)
@@ -291,6 +302,22 @@ class VectorEnv:
     self._lengths[:] = 0
     self._check(observation)
     return np.asarray(observation, self._observation_spec.dtype)
+
+  def get_state(self) -> bytes:
+    """The environments' whole state (episodes in progress, random streams), pickled."""
+    return pickle.dumps((list(self._env.envs), self._returns, self._lengths, self._steps,
+                         self._seed))
+
+  def set_state(self, state: bytes) -> None:
+    """Continues from a `get_state` of environments made the same way."""
+    envs, returns, lengths, self._steps, self._seed = pickle.loads(state)
+    if len(envs) != self._num_envs:
+      raise ValueError(f'VectorEnv.set_state: a state of {len(envs)} environments, this has '
+                       f'{self._num_envs}')
+    for i, env in enumerate(envs):
+      self._env.envs[i].close()
+      self._env.envs[i] = env
+    self._returns[:], self._lengths[:] = returns, lengths
 
   def _check(self, observation, reward=None, final_observation=None) -> None:
     try:

@@ -1,6 +1,7 @@
 """Whole-episode actors: B environments, one complete episode each, padded into a time-major
 [T, B] batch with a mask (Monte-Carlo agents such as REINFORCE)."""
 
+import pickle
 from typing import Dict, List, NamedTuple, Optional, Protocol, Tuple
 
 import numpy as np
@@ -91,6 +92,14 @@ class EpisodeActor(core.Actor):
   def reset(self, env_steps: int = 0) -> None:
     """Makes the next episodes start from `seed + env_steps + i`."""
     self.reseed(self._seed + env_steps)
+
+  def get_state(self) -> bytes:
+    """The environments' random streams, for a resumed run (see `core.Actor`)."""
+    return pickle.dumps([env.get_state() for env in self._envs])
+
+  def set_state(self, state: bytes) -> None:
+    for env, env_state in zip(self._envs, pickle.loads(state), strict=True):
+      env.set_state(env_state)
 
   def act(self, max_steps: int) -> core.Acted:
     """One episode per environment (cut where the budget `max_steps` runs out)."""

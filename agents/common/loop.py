@@ -4,10 +4,10 @@ Every agent runs through `run`. With one actor the loop interleaves it with its 
 this thread:
 
     restore the latest checkpoint (env steps, learner steps, every trackable of the agent)
-    actor.reset(env_steps)
+    actor.set_state(its saved state), or actor.reset(env_steps)
     while env steps < num_steps:
       acted = actor.act(num_steps - env_steps)            # a rollout, episodes, a transition
-      once env steps >= learning_starts: learner.step(acted.experience), k times
+      once env steps >= learning_starts (and the agent is ready): learner.step(...), k times
       every eval_every / log_every / checkpoint_every env steps: evaluate / log / checkpoint
     checkpoint, final evaluation, evaluation.json, learning_curve.png
 
@@ -28,6 +28,7 @@ import glob
 import json
 import math
 import os
+import pickle
 import queue
 import shutil
 import signal
@@ -260,9 +261,11 @@ class _Run:
     if problem:
       raise RunStopped(f'logdir {settings.logdir!r} cannot resume: {problem}; clear it '
                        '(loop.clear_run) or pick another')
+    # The actors' `get_state()`s, pickled: a resumed run continues their episodes.
+    self.actor_states = tf.Variable(b'', dtype=tf.string, trainable=False, name='actor_states')
     self.checkpointer = checkpointing.Checkpointer(
         settings.logdir, env_steps=self.env_steps, learner_steps=self.learner_steps,
-        **agent.state)
+        actor_states=self.actor_states, **agent.state)
     self.restored = self.checkpointer.restore()
     # Python counts, written into the variables before every checkpoint (cheaper per step).
     self.step = int(self.env_steps.numpy())
@@ -272,6 +275,7 @@ class _Run:
                                  initial_step=self.step)
     agent.check()
     self.ready = False  # Whether the learner has been ready (`Agent.ready_to_learn`).
+    self.warned_state = False
     if self.restored:
       self.log.truncate(self.step)
       note = agent.describe()
@@ -378,6 +382,7 @@ class _Run:
     self.read_metrics()
     self.env_steps.assign(self.step)
     self.learner_steps.assign(self.num_learner_steps)
+    self.actor_states.assign(self._actor_states())
     if self.checkpointer.first_nonfinite() is None:  # Else `save` below says which.
       self.agent.before_checkpoint(self.step)
     try:
@@ -387,6 +392,31 @@ class _Run:
     self.agent.after_checkpoint(self.step)
     self.saved_step = self.step
     return path
+
+  def _actor_states(self) -> bytes:
+    states = []
+    for actor in self.agent.actors:
+      state = None
+      if hasattr(actor, 'get_state'):
+        try:
+          state = actor.get_state()
+        except Exception as error:  # pylint: disable=broad-except  (e.g. unpicklable envs)
+          if not self.warned_state:
+            print(f'Warning: the environments\' state cannot be saved ({type(error).__name__}: '
+                  f'{error}); a resumed run starts new episodes.', flush=True)
+            self.warned_state = True
+      states.append(state)
+    return pickle.dumps(states) if any(s is not None for s in states) else b''
+
+  def reset_actors(self) -> None:
+    """Continues the actors from the restored checkpoint's states, or starts new episodes."""
+    saved = self.actor_states.numpy()
+    states = pickle.loads(saved) if saved else [None] * len(self.agent.actors)
+    for actor, state in zip(self.agent.actors, states, strict=True):
+      if state is None:
+        actor.reset(self.step)
+      else:
+        actor.set_state(state)
 
   def finish(self) -> Dict[str, Any]:
     settings = self.settings
@@ -453,8 +483,7 @@ def run(settings: RunSettings, agent: core.Agent,
       handlers[signum] = signal.signal(signum, _raise_interrupt)
   try:
     try:
-      for actor in agent.actors:
-        actor.reset(state.step)
+      state.reset_actors()
       if len(agent.actors) == 1:
         _train_in_this_thread(state)
       else:

@@ -1,5 +1,6 @@
 """On-policy rollouts: T steps of B environments into one time-major [T, B] batch."""
 
+import pickle
 from typing import List, NamedTuple, Optional, Protocol, Tuple
 
 import numpy as np
@@ -91,6 +92,16 @@ class RolloutActor(core.Actor):
     self._observation.assign(self._env.reset(seed))
     self._finished = []
     self._needs_reset = False
+
+  def get_state(self) -> bytes:
+    """Everything a resumed run needs to continue these episodes exactly (see `core.Actor`)."""
+    return pickle.dumps((self._env.get_state(), self._observation.numpy(), self._finished,
+                         self._needs_reset))
+
+  def set_state(self, state: bytes) -> None:
+    env_state, observation, self._finished, self._needs_reset = pickle.loads(state)
+    self._env.set_state(env_state)
+    self._observation.assign(observation)
 
   def act(self, max_steps: int) -> core.Acted:
     """One rollout, or nothing when `max_steps` is less than a rollout."""
