@@ -9,6 +9,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from absl import flags
 from absl import logging
+import dm_env
+import numpy as np
 import tensorflow as tf
 
 from agents.common import config as config_lib
@@ -46,6 +48,17 @@ def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distr
   return distribute.make_strategy(shared['strategy'].value, tpu=shared['tpu'].value)
 
 
+def _size(spec) -> int:
+  """Numbers in one observation or action (a discrete action counts its choices)."""
+  if isinstance(spec, dm_env.specs.DiscreteArray):
+    return int(spec.num_values)
+  return int(np.prod(spec.shape, dtype=np.int64))
+
+
+def _physical_memory() -> float:
+  return float(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'))
+
+
 def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
               config_flags: Mapping[str, flags.FlagHolder], config_cls,
               tuned: Mapping[str, Mapping[str, Any]]):
@@ -58,6 +71,9 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     environments.check_env_id(settings.env_id)
     config = flags_lib.build_config(
         config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
+    spec = environments.environment_spec(settings.env_id)
+    config_lib.check_memory(config, _size(spec.observation), _size(spec.action),
+                            available=0.8 * _physical_memory())
     loop.check_budget(settings, config)
   except ValueError as error:
     _fail(error)
@@ -105,10 +121,15 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     replay_address: the `--replay_address` holder of an off-policy launcher.
   """
   settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned)
+  if replay_address is not None and replay_address.value:
+    host, _, port = replay_address.value.rpartition(':')
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or ' ' in host:
+      flags_lib.fail(f'--replay_address={replay_address.value!r}: must be host:port')
   start_time = time.time()
-  if shared['restart'].value:
-    loop.clear_run(settings.logdir)
-  strategy = setup_runtime(shared, settings.seed)
+  try:
+    strategy = setup_runtime(shared, settings.seed)
+  except ValueError as error:
+    _fail(error)
   env_seed = settings.seed
   if distribute.num_workers(strategy) > 1:
     # Every worker collects its own data (its own environment seeds) and writes its own
@@ -118,9 +139,12 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     if task:
       settings = dataclasses.replace(settings, logdir=os.path.join(settings.logdir,
                                                                    f'worker{task}'))
+  if shared['restart'].value:
+    loop.clear_run(settings.logdir)
   agent = None
   try:
     horizon = loop.schedule_horizon(settings, config)
+    loop.check_config(settings, config, horizon)  # Before a replay table is loaded.
     context = core.BuildContext(
         env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
         seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,

@@ -112,14 +112,26 @@ def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> loop.Ru
   """Validated `RunSettings` from the shared flags (raises ConfigError naming the field)."""
   values = {k: holders[k].value for k in ('num_steps', 'seed', 'eval_episodes', 'eval_every',
                                           'checkpoint_every', 'log_every', 'on_nonfinite')}
-  if holders['logical_cpus'].value < 0:
-    raise config_lib.ConfigError('RunSettings', 'logical_cpus', 'must be >= 0',
+  if not 0 <= holders['logical_cpus'].value <= 256:
+    raise config_lib.ConfigError('RunSettings', 'logical_cpus', 'must be in [0, 256]',
                                  holders['logical_cpus'].value)
   env_id = holders['env'].value
   logdir = holders['logdir'].value or os.path.join('runs', agent, env_id,
                                                    f'seed{values["seed"]}')
   return loop.RunSettings(agent=agent, env_id=env_id, logdir=logdir,
                           strategy=holders['strategy'].value, **values)
+
+
+def parse_flags(argv):
+  """absl's flag parsing for `app.run(main, flags_parser=parse_flags)`: a value absl refuses
+  (not a number, out of bounds, not a choice) or an unknown flag is one line naming the flag
+  and exit status 2, as every other bad input."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.UnrecognizedFlagError as error:
+    fail(f'--{error.flagname}: unknown flag (--helpfull lists them)')
+  except flags.Error as error:
+    fail(str(error).splitlines()[0])
 
 
 def fail(message: str) -> None:

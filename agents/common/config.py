@@ -6,6 +6,7 @@ without them.
 
 import dataclasses
 import inspect
+import math
 import re
 from typing import Any, Dict, Iterable, Tuple
 
@@ -68,6 +69,58 @@ def _attribute_docs(doc: str) -> Dict[str, str]:
     elif line.strip() and not line.startswith(' '):
       break
   return docs
+
+
+# The largest integer any setting may take: counts, sizes and seeds all fit TF's int32.
+MAX_INT = 2**31 - 1
+
+
+def check_numbers(config) -> None:
+  """Raises ConfigError for a float field that is NaN or infinite, or an int field (sizes
+  included) above `MAX_INT`: the checks every config makes before its own."""
+  for field in dataclasses.fields(config):
+    value = getattr(config, field.name)
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+      if isinstance(v, bool):
+        continue
+      if isinstance(v, float) and not math.isfinite(v):
+        raise ConfigError(config, field.name, 'must be a finite number')
+      if isinstance(v, int) and abs(v) > MAX_INT:
+        raise ConfigError(config, field.name, f'must be at most {MAX_INT:,} in size')
+
+
+def memory_estimate(config, observation_size: int, action_size: int) -> Dict[str, float]:
+  """Bytes a run of `config` allocates, roughly, by the field that sets the amount.
+
+  Counts the environments (num_envs, num_workers: ~100 kB each), rollout buffers
+  (num_steps_per_env), the networks with their optimizer slots and copies (hidden_sizes), the
+  replay table (replay_size) and a batch of it (batch_size). An upper-end estimate, to refuse
+  settings that cannot fit before anything is allocated.
+  """
+  get = lambda name, default=0: getattr(config, name, default)
+  envs = max(get('num_envs', 1), get('num_workers', 1), 1)
+  per_step = 4.0 * (2 * observation_size + action_size + 8)
+  sizes = (observation_size + action_size, *get('hidden_sizes', ()), action_size + 1)
+  parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+  return {
+      'num_envs': 1e5 * envs,
+      'num_steps_per_env': 2 * envs * get('num_steps_per_env') * per_step,
+      'hidden_sizes': 4.0 * parameters * 4 * 4 * envs,  # 4 networks; weights, 2 slots, copy.
+      'replay_size': 1.5 * get('replay_size') * per_step,
+      'batch_size': 8 * get('batch_size') * per_step,
+  }
+
+
+def check_memory(config, observation_size: int, action_size: int, available: float) -> None:
+  """Raises ConfigError naming the largest contributor when `memory_estimate` exceeds
+  `available` bytes."""
+  estimate = memory_estimate(config, observation_size, action_size)
+  total = sum(estimate.values())
+  if total > available:
+    name = max(estimate, key=estimate.get)
+    raise ConfigError(config, name, f'needs about {total / 2**30:,.1f} GiB (this machine has '
+                      f'{available / 2**30:,.1f} GiB to spare)')
 
 
 def check_positive(config, *names: str) -> None:
@@ -134,6 +187,7 @@ class OnPolicyConfig:
   init_log_std: float = 0.0
 
   def __post_init__(self):
+    check_numbers(self)
     check_in_range(self, 'discount', 0.0, 1.0)
     check_network(self)
 
@@ -215,6 +269,7 @@ class OffPolicyConfig:
   priority_epsilon: float = 1e-6
 
   def __post_init__(self):
+    check_numbers(self)
     check_positive(self, 'replay_size', 'batch_size', 'learning_starts', 'updates_per_step',
                    'n_step', 'priority_epsilon')
     check_in_range(self, 'discount', 0.0, 1.0)

@@ -25,7 +25,8 @@ def make_strategy(name: str, tpu: Optional[str] = None) -> tf.distribute.Strateg
     The strategy.
 
   Raises:
-    ValueError: for an unknown name, naming `--strategy` and the allowed values.
+    ConfigError: naming `RunSettings.strategy` for an unknown name or a TPU that cannot be
+      reached.
   """
   if name == 'default':
     return tf.distribute.get_strategy()
@@ -40,9 +41,14 @@ def make_strategy(name: str, tpu: Optional[str] = None) -> tf.distribute.Strateg
   if name == 'multi_worker':
     return tf.distribute.MultiWorkerMirroredStrategy()
   if name == 'tpu':
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or '')
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
+    try:
+      resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or '')
+      tf.config.experimental_connect_to_cluster(resolver)
+      tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
+      raise config_lib.ConfigError(
+          'RunSettings', 'strategy', f'no TPU to connect to ({str(error).splitlines()[0]}; '
+          'name one with the tpu setting)', name) from None
     return tf.distribute.TPUStrategy(resolver)
   raise config_lib.ConfigError('RunSettings', 'strategy',
                                f"must be one of {', '.join(STRATEGIES)}", name)

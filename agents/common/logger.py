@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import glob
 import math
 import os
 import sys
@@ -21,6 +22,24 @@ def _format(value: float) -> str:
   return f'{value:,.1f}' if abs(value) >= 100 else f'{value:.3g}'
 
 
+def _drop_events_after(path: str, step: int) -> None:
+  """Rewrites a TensorBoard event file without its events past `step` (a damaged tail, e.g.
+  from a kill mid-write, is dropped too)."""
+  records, damaged = [], False
+  try:
+    for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
+      records.append(record)
+  except tf.errors.DataLossError:
+    damaged = True
+  kept = [r for r in records if tf.compat.v1.Event.FromString(r).step <= step]
+  if len(kept) == len(records) and not damaged:
+    return
+  with tf.io.TFRecordWriter(path + '.tmp') as writer:
+    for record in kept:
+      writer.write(record)
+  os.replace(path + '.tmp', path)
+
+
 class Logger:
   """Writes one row of scalar metrics per call, keyed by environment steps.
 
@@ -34,6 +53,7 @@ class Logger:
   def __init__(self, logdir: str, total_steps: int, name: str = '',
                console_interval_s: float = 10.0, initial_step: int = 0):
     os.makedirs(logdir, exist_ok=True)
+    self._earlier_events = glob.glob(os.path.join(logdir, 'events.out.tfevents.*'))
     self._writer = tf.summary.create_file_writer(logdir)
     self._csv_path = os.path.join(logdir, CSV_NAME)
     self._fieldnames: Optional[List[str]] = None
@@ -53,7 +73,10 @@ class Logger:
       self._bar_step = initial_step
 
   def truncate(self, step: int) -> None:
-    """Drops CSV rows logged after `step` (work lost when a killed run resumes from there)."""
+    """Drops the CSV rows and TensorBoard points logged after `step` (work lost when a killed
+    run resumes from there)."""
+    for path in self._earlier_events:
+      _drop_events_after(path, step)
     if not os.path.exists(self._csv_path):
       return
     with open(self._csv_path, newline='') as f:

@@ -81,6 +81,7 @@ class RunSettings:
   on_nonfinite: str = 'stop'
 
   def __post_init__(self):
+    config_lib.check_numbers(self)
     if self.on_nonfinite not in ('stop', 'skip'):
       raise config_lib.ConfigError(self, 'on_nonfinite', "must be 'stop' or 'skip'")
     for name in ('num_steps', 'eval_episodes', 'checkpoint_every', 'log_every'):
@@ -134,7 +135,16 @@ def schedule_horizon(settings: RunSettings, config: Any) -> int:
 
 
 def write_config(settings: RunSettings, config: Any, horizon: int) -> None:
-  """Writes `config.json`, or checks that an existing one (a resumed run) has the same config.
+  """Writes `config.json`, after `check_config`."""
+  record = check_config(settings, config, horizon)
+  os.makedirs(settings.logdir, exist_ok=True)
+  with open(os.path.join(settings.logdir, 'config.json'), 'w') as f:
+    json.dump(record, f, indent=2)
+
+
+def check_config(settings: RunSettings, config: Any, horizon: int) -> Dict[str, Any]:
+  """Checks that a `config.json` already in the logdir (a resumed run) has the same config;
+  returns the record to write.
 
   Raises:
     ConfigError: naming `logdir` if it holds a run of another agent, env, seed or config; the
@@ -156,9 +166,7 @@ def write_config(settings: RunSettings, config: Any, horizon: int) -> None:
         raise config_lib.ConfigError(
             settings, 'logdir', f'holds a run with {name}={old.get(name)!r} (this run: '
             f'{new.get(name)!r}); pick a new logdir or rerun with the same settings')
-  os.makedirs(settings.logdir, exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(record, f, indent=2)
+  return record
 
 
 # What a run writes into its logdir (`clear_run` removes exactly these).
@@ -263,10 +271,13 @@ class _Run:
                        '(loop.clear_run) or pick another')
     # The actors' `get_state()`s, pickled: a resumed run continues their episodes.
     self.actor_states = tf.Variable(b'', dtype=tf.string, trainable=False, name='actor_states')
+    # Seconds of training before this process (the earlier processes of a resumed run).
+    self.earlier_s = tf.Variable(0.0, dtype=tf.float64, trainable=False, name='train_time_s')
     self.checkpointer = checkpointing.Checkpointer(
         settings.logdir, env_steps=self.env_steps, learner_steps=self.learner_steps,
-        actor_states=self.actor_states, **agent.state)
+        actor_states=self.actor_states, train_time_s=self.earlier_s, **agent.state)
     self.restored = self.checkpointer.restore()
+    self.earlier = float(self.earlier_s.numpy())
     # Python counts, written into the variables before every checkpoint (cheaper per step).
     self.step = int(self.env_steps.numpy())
     self.num_learner_steps = int(self.learner_steps.numpy())
@@ -383,6 +394,7 @@ class _Run:
     self.env_steps.assign(self.step)
     self.learner_steps.assign(self.num_learner_steps)
     self.actor_states.assign(self._actor_states())
+    self.earlier_s.assign(self.earlier + time.time() - self.start)
     if self.checkpointer.first_nonfinite() is None:  # Else `save` below says which.
       self.agent.before_checkpoint(self.step)
     try:
@@ -418,6 +430,15 @@ class _Run:
       else:
         actor.set_state(state)
 
+  def finished_record(self) -> Optional[Dict[str, Any]]:
+    """The evaluation.json of a run that already ended at its budget (rerun: nothing to do)."""
+    path = os.path.join(self.settings.logdir, 'evaluation.json')
+    if not self.restored or self.step < self.settings.num_steps or not os.path.exists(path):
+      return None
+    with open(path) as f:
+      record = json.load(f)
+    return record if record.get('env_steps') == self.step else None
+
   def finish(self) -> Dict[str, Any]:
     settings = self.settings
     train_time_s = time.time() - self.start
@@ -438,8 +459,9 @@ class _Run:
         'std_return': result.std_return,
         'episodes': int(len(result.returns)),
         'returns': [float(r) for r in result.returns],
-        'wall_time_s': time.time() - self.start,
-        'train_time_s': train_time_s,
+        'wall_time_s': self.earlier + time.time() - self.start,
+        'train_time_s': self.earlier + train_time_s,
+        'process_wall_time_s': time.time() - self.start,
         'first_iteration_s': self.first_iteration_s,
         'resumed_from': self.restored,
         'updates': learner_steps,
@@ -472,11 +494,19 @@ def run(settings: RunSettings, agent: core.Agent,
 
   Returns:
     The final evaluation record (also written to `logdir/evaluation.json`): env_steps,
-    mean_return, std_return, episodes, returns, wall_time_s, train_time_s, first_iteration_s
-    (to the end of the first learner step), resumed_from, updates (learner steps, resumed
-    ones included), updates_per_s (in this process) and the agent's `report()`.
+    mean_return, std_return, episodes, returns, wall_time_s and train_time_s (the whole run's,
+    resumed processes included, up to their last checkpoint), process_wall_time_s (this
+    process), first_iteration_s (to the end of this process's first learner step),
+    resumed_from, updates (learner steps, resumed ones included), updates_per_s (in this
+    process) and the agent's `report()`. Rerunning a run that already ended returns its
+    record and writes nothing.
   """
   state = _Run(settings, agent, time.time() if start_time is None else start_time)
+  done = state.finished_record()
+  if done is not None:
+    state.log.close()
+    print(f'The run in {settings.logdir} already ended at {state.step:,} env steps.', flush=True)
+    return done
   handlers = {}
   if threading.current_thread() is threading.main_thread():
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -489,6 +519,8 @@ def run(settings: RunSettings, agent: core.Agent,
       else:
         _train_in_threads(state)
     except KeyboardInterrupt:
+      if state.metrics or state.rows or state.returns:
+        state.write_row()  # E.g. a Ctrl-C during an evaluation: its step's training row.
       path = state.save()
       state.log.close()
       print(f'\nInterrupted: saved {path} at {state.step:,} env steps; rerun the same command to '

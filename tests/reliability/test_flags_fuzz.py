@@ -1,0 +1,36 @@
+"""Every launcher, every flag, bad values: one line naming the flag, exit status 2, nothing
+written (the cases are generated from the flags' types in `fuzz_flags`)."""
+
+import json
+import subprocess
+import sys
+import unittest
+
+from tests.reliability import reliability_testing as testing
+
+_AGENTS = ('ppo', 'a2c', 'a3c', 'trpo', 'reinforce', 'actor_critic', 'ddpg', 'td3', 'sac')
+
+
+class FlagFuzzTest(unittest.TestCase):
+
+  def test_every_bad_value_fails_cleanly(self):
+    processes = {agent: subprocess.Popen(
+        [sys.executable, '-m', 'tests.reliability.fuzz_flags', agent], cwd=testing.ROOT,
+        env=testing.ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                 for agent in _AGENTS}
+    failures, total = [], 0
+    for agent, process in processes.items():
+      stdout, _ = process.communicate(timeout=600)
+      self.assertEqual(process.returncode, 0, agent)
+      for case in json.loads(stdout.strip().splitlines()[-1]):
+        total += 1
+        lines = [line for line in case['stderr'].splitlines() if line.strip()]
+        if (case['status'] != 2 or len(lines) != 1 or f"--{case['flag']}" not in lines[0] or
+            case['wrote']):
+          failures.append(f"{agent} {case['value']}: {case['status']} {lines[:2]}")
+    self.assertGreater(total, 900)
+    self.assertEqual(failures, [], f'{len(failures)} of {total} cases')
+
+
+if __name__ == '__main__':
+  unittest.main()
