@@ -1,5 +1,6 @@
 """A3C's actor: one worker's environment and local networks, one segment per `act`."""
 
+import pickle
 from typing import List, Tuple
 
 import dm_env
@@ -75,6 +76,19 @@ class SegmentActor(tf.Module):
     self._env.reseed(self._seed + env_steps)
     self.actor.reseed(self._seed + env_steps + 1_000_003)
     self._needs_reset = True
+    self.trace()
+
+  def get_state(self) -> bytes:
+    """The worker's episode in progress and sampling stream, for a resumed run (`core.Actor`)."""
+    return pickle.dumps((self._env.get_state(), self._observation, self._needs_reset,
+                         self._episode_return, self._episode_length, self._finished,
+                         self.actor.rng_state))
+
+  def set_state(self, state: bytes) -> None:
+    (env_state, self._observation, self._needs_reset, self._episode_return,
+     self._episode_length, self._finished, rng_state) = pickle.loads(state)
+    self._env.set_state(env_state)
+    self.actor.set_rng_state(rng_state)
     self.trace()
 
   def act(self, max_steps: int) -> core.Acted:

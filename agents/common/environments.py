@@ -209,10 +209,15 @@ def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> Gymna
   """`gym.make(env_id, **kwargs)` wrapped as a dm_env environment (with gymnasium's time limit).
 
   Raises:
-    ConfigError: naming `RunSettings.env_id` for an unregistered id or an unsupported space.
+    ConfigError: naming `RunSettings.env_id` for an unregistered id, a package the environment
+      needs that is not installed, or an unsupported space.
   """
   check_env_id(env_id)
-  env = gym.make(env_id, **kwargs)
+  try:
+    env = gym.make(env_id, **kwargs)
+  except gym.error.DependencyNotInstalled as error:
+    raise config_lib.ConfigError('RunSettings', 'env_id', f'needs a package that is not '
+                                 f'installed: {str(error).splitlines()[0]}', env_id) from None
   try:
     return GymnasiumToDmEnv(env, seed=seed)
   except UnsupportedSpace as error:

@@ -44,6 +44,15 @@ class ActorCriticPolicy(tf.Module):
     """Restarts action sampling from `seed`."""
     self._rng.reset_from_seed(seed)
 
+  @property
+  def rng_state(self) -> np.ndarray:
+    """The sampling generator's state (for actors whose policy is not checkpointed)."""
+    return self._rng.state.numpy()
+
+  def set_rng_state(self, state: np.ndarray) -> None:
+    """Continues sampling from a `rng_state`."""
+    self._rng.reset(state)
+
   def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
     if self._normalizer is None:
       return observation

@@ -1,9 +1,12 @@
 """Every launcher, every flag, bad values: one line naming the flag, exit status 2, nothing
 written (the cases are generated from the flags' types in `fuzz_flags`)."""
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from tests.reliability import reliability_testing as testing
@@ -30,6 +33,21 @@ class FlagFuzzTest(unittest.TestCase):
           failures.append(f"{agent} {case['value']}: {case['status']} {lines[:2]}")
     self.assertGreater(total, 900)
     self.assertEqual(failures, [], f'{len(failures)} of {total} cases')
+
+  def test_environments_the_agents_cannot_use_are_refused_in_one_line(self):
+    cases = {'Blackjack-v1': 'unsupported space Tuple'}  # Tuple observations.
+    if importlib.util.find_spec('Box2D') is None:
+      cases['LunarLander-v3'] = 'needs a package that is not installed: Box2D'
+    for env_id, message in cases.items():
+      with self.subTest(env_id):
+        logdir = os.path.join(tempfile.mkdtemp(), 'run')
+        result = testing.run('ppo', logdir, f'--env={env_id}', '--num_steps=3000')
+        self.assertEqual(result.returncode, 2, result.stderr[-2000:])
+        lines = testing.error_lines(result)
+        self.assertEqual(len(lines), 1, result.stderr[-2000:])
+        self.assertIn('--env', lines[0])
+        self.assertIn(message, lines[0])
+        self.assertFalse(os.path.exists(logdir))
 
 
 if __name__ == '__main__':
