@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any, Callable, Mapping, Optional
 
+from absl import app
 from absl import flags
 from absl import logging
 import dm_env
@@ -20,6 +21,7 @@ from agents.common import environments
 from agents.common import loop
 from agents.common import seeding
 from launchers import flags as flags_lib
+from launchers import registry
 
 # Fields whose flag has another name.
 _FLAG_NAMES = {'env_id': 'env'}
@@ -96,6 +98,32 @@ def report(record: Mapping[str, Any], settings: loop.RunSettings) -> None:
         f'{record["env_steps"]:,} env steps ({record["wall_time_s"]:.1f} s).')
   print(f'Outputs in {os.path.abspath(settings.logdir)}: config.json, metrics.csv, TensorBoard '
         'events, checkpoints/, learning_curve.png, evaluation.json')
+
+
+def define(name: str) -> Callable[[Any], None]:
+  """Defines the flags of the agent `name` (a key of `registry.AGENTS`) and returns the `main`
+  of its launcher; `main.flags` holds every flag's holder by name. An off-policy config
+  (`OffPolicyConfig`) also gets `--replay_address`."""
+  config_cls, tuned, make_agent, default_env, default_num_steps = registry.AGENTS[name]
+  shared = flags_lib.define_shared_flags(default_env, default_num_steps)
+  config_flags = flags_lib.define_config_flags(config_cls)
+  replay_address = None
+  if issubclass(config_cls, config_lib.OffPolicyConfig):
+    replay_address = flags_lib.define_replay_address_flag()
+
+  def main(argv):
+    train(name, argv, shared, config_flags, config_cls, tuned, make_agent, replay_address)
+
+  main.flags = {**shared, **config_flags}
+  if replay_address is not None:
+    main.flags['replay_address'] = replay_address
+  return main
+
+
+def launch(name: str) -> None:
+  """`python -m launchers.<name>`: the agent's flags, parsed as absl does (with
+  `flags.parse_flags`'s one-line errors), then `train`."""
+  sys.exit(app.run(define(name), flags_parser=flags_lib.parse_flags))
 
 
 def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],

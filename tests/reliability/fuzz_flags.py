@@ -7,7 +7,6 @@ start working (`setup_runtime`, patched to stop there): a case that reaches it w
 """
 
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -52,11 +51,9 @@ def cases(holders):
 
 def main():
   agent = sys.argv[1]
-  module = importlib.import_module(f'launchers.{agent}')
+  main = common.define(agent)
   common.setup_runtime = _accept
-  holders = {**module._SHARED, **module._CONFIG}  # pylint: disable=protected-access
-  if hasattr(module, '_REPLAY_ADDRESS'):
-    holders['replay_address'] = module._REPLAY_ADDRESS  # pylint: disable=protected-access
+  holders = main.flags
   results = []
   for tail, name in cases(holders):
     logdir = os.path.join(tempfile.mkdtemp(), 'run')
@@ -64,7 +61,7 @@ def main():
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
       try:
-        module.main(flags_lib.parse_flags([agent, f'--logdir={logdir}', *tail]))
+        main(flags_lib.parse_flags([agent, f'--logdir={logdir}', *tail]))
         status = 0
       except SystemExit as exit_:
         status = exit_.code

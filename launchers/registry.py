@@ -1,0 +1,63 @@
+"""Every agent the launchers train: its config, `--tuned` settings, builder and defaults."""
+
+from typing import Any, Callable, Mapping, NamedTuple
+
+from agents.a2c import builder as a2c_builder
+from agents.a2c import config as a2c_config
+from agents.a3c import builder as a3c_builder
+from agents.a3c import config as a3c_config
+from agents.actor_critic import builder as actor_critic_builder
+from agents.actor_critic import config as actor_critic_config
+from agents.ddpg import builder as ddpg_builder
+from agents.ddpg import config as ddpg_config
+from agents.ppo import builder as ppo_builder
+from agents.ppo import config as ppo_config
+from agents.reinforce import builder as reinforce_builder
+from agents.reinforce import config as reinforce_config
+from agents.sac import builder as sac_builder
+from agents.sac import config as sac_config
+from agents.td3 import config as td3_config
+from agents.trpo import builder as trpo_builder
+from agents.trpo import config as trpo_config
+
+
+class Launcher(NamedTuple):
+  """What `python -m launchers.<name>` needs of an agent.
+
+  Attributes:
+    config_cls: the config dataclass (every field is a flag).
+    tuned: per-environment settings applied by `--tuned`.
+    make_agent: the builder, `(config, context) -> core.Agent`.
+    default_env: `--env`'s default.
+    default_num_steps: `--num_steps`'s default.
+  """
+  config_cls: Any
+  tuned: Mapping[str, Mapping[str, Any]]
+  make_agent: Callable[..., Any]
+  default_env: str
+  default_num_steps: int
+
+
+
+
+def _launcher(config_module, config_name: str, builder_module, default_env: str,
+              default_num_steps: int) -> Launcher:
+  """The `Launcher` of an agent's config and builder modules."""
+  return Launcher(getattr(config_module, config_name), config_module.TUNED,
+                  builder_module.make_agent, default_env, default_num_steps)
+
+
+# name -> Launcher: `python -m launchers.<name>`.
+AGENTS = {
+    'ppo': _launcher(ppo_config, 'PPOConfig', ppo_builder, 'CartPole-v1', 100_000),
+    'a2c': _launcher(a2c_config, 'A2CConfig', a2c_builder, 'CartPole-v1', 200_000),
+    'a3c': _launcher(a3c_config, 'A3CConfig', a3c_builder, 'CartPole-v1', 300_000),
+    'trpo': _launcher(trpo_config, 'TRPOConfig', trpo_builder, 'CartPole-v1', 200_000),
+    'reinforce': _launcher(reinforce_config, 'ReinforceConfig', reinforce_builder,
+                           'CartPole-v1', 300_000),
+    'actor_critic': _launcher(actor_critic_config, 'ActorCriticConfig', actor_critic_builder,
+                              'CartPole-v1', 300_000),
+    'ddpg': _launcher(ddpg_config, 'DDPGConfig', ddpg_builder, 'Pendulum-v1', 20_000),
+    'td3': _launcher(td3_config, 'TD3Config', ddpg_builder, 'Pendulum-v1', 20_000),
+    'sac': _launcher(sac_config, 'SACConfig', sac_builder, 'Pendulum-v1', 20_000),
+}
