@@ -43,6 +43,12 @@ from agents.common import environments as environments_lib
 from agents.common import replay as replay_lib
 
 
+# The longest any call waits for the replay server: a sample the rate limiter holds back, an
+# insert, a flush. The loop samples only once the table can serve (`Agent.ready_to_learn`), so
+# a longer wait means the run is stuck: it stops with one line instead of blocking forever.
+SERVER_TIMEOUT_S = 30.0
+
+
 class Replay:
   """A connection to the replay table, and the in-process server if there is one.
 
@@ -190,10 +196,22 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
 
 
 def save_replay(replay: Replay, logdir: str, step: int) -> str:
-  """Checkpoints the table; an in-process server's checkpoint becomes `replay/ckpt-<step>`."""
-  path = replay_lib.checkpoint(replay.client).rstrip('/')
+  """Checkpoints the table; an in-process server's checkpoint becomes `replay/ckpt-<step>`.
+
+  Raises:
+    core.RunStopped: if a remote server has not written its checkpoint within
+      `SERVER_TIMEOUT_S` (the call has no timeout of its own: it runs in a daemon thread).
+  """
   if replay.server is None:
-    return path
+    written = queue.Queue()
+    thread = threading.Thread(target=lambda: written.put(replay_lib.checkpoint(replay.client)),
+                              daemon=True, name='replay_checkpoint')
+    thread.start()
+    try:
+      return written.get(timeout=SERVER_TIMEOUT_S)
+    except queue.Empty:
+      raise replay.stall('wrote no checkpoint') from None
+  path = replay_lib.checkpoint(replay.client).rstrip('/')
   target = replay_checkpoint(logdir, step)
   shutil.rmtree(target, ignore_errors=True)
   os.replace(path, target)
@@ -215,11 +233,6 @@ class ReplayRecord(tf.Module):
     super().__init__(name='replay_record')
     self.items = tf.Variable(0, dtype=tf.int64, trainable=False, name='items')
 
-
-# The longest any call waits for the replay server: a sample the rate limiter holds back, an
-# insert, a flush. The loop samples only once the table can serve (`Agent.ready_to_learn`), so
-# a longer wait means the run is stuck: it stops with one line instead of blocking forever.
-SERVER_TIMEOUT_S = 30.0
 
 
 class _GuardedIterator:
