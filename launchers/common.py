@@ -21,7 +21,7 @@ from agents.common import environments
 from agents.common import loop
 from agents.common import seeding
 from launchers import flags as flags_lib
-from launchers import registry
+from agents import registry
 
 # Fields whose flag has another name.
 _FLAG_NAMES = {'env_id': 'env'}

@@ -11,7 +11,7 @@ import glob
 import os
 import re
 import shutil
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -157,16 +157,23 @@ class Checkpointer:
       self._checkpoint.restore(path).assert_existing_objects_matched().expect_partial()
     return path
 
-  def save(self, step: int) -> str:
+  def save(self, step: int, before: Callable[[], Any] = lambda: None) -> str:
     """Writes a checkpoint tagged with `step` and returns its path.
 
+    Args:
+      step: the env step the checkpoint is tagged with.
+      before: called once the variables are known to be finite, just before writing (e.g. to
+        save state kept outside the checkpoint that it refers to).
+
     Raises:
-      NonFiniteState: (nothing written) if a float variable holds a NaN or an infinity.
+      NonFiniteState: (nothing written, `before` not called) if a float variable holds a NaN
+        or an infinity.
     """
     bad = self.first_nonfinite()
     if bad is not None:
       raise NonFiniteState(f'variable {bad} is not finite; no checkpoint was written at '
                            f'{step:,} env steps')
+    before()
     if self._manager is None:
       self._make_manager()
     return self._manager.save(checkpoint_number=step)

@@ -352,7 +352,7 @@ class VectorEnv:
       self._lengths[done] = 0
     else:
       episode_returns = episode_lengths = np.zeros(0)
-    self._check(observation, reward, final_observation)
+    self._check(observation, reward, final_observation if done.any() else None)
     return VectorStep(
         observation=np.asarray(observation, self._observation_spec.dtype),
         reward=np.asarray(reward, np.float32),

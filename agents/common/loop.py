@@ -395,10 +395,9 @@ class _Run:
     self.learner_steps.assign(self.num_learner_steps)
     self.actor_states.assign(self._actor_states())
     self.earlier_s.assign(self.earlier + time.time() - self.start)
-    if self.checkpointer.first_nonfinite() is None:  # Else `save` below says which.
-      self.agent.before_checkpoint(self.step)
     try:
-      path = self.checkpointer.save(self.step)
+      path = self.checkpointer.save(self.step,
+                                    before=lambda: self.agent.before_checkpoint(self.step))
     except checkpointing.NonFiniteState as error:
       raise RunStopped(str(error)) from None
     self.agent.after_checkpoint(self.step)

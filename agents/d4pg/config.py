@@ -46,6 +46,9 @@ class D4PGConfig(ddpg_config.DDPGConfig):
       raise config_lib.ConfigError(self, 'num_atoms', 'must be >= 2')
     if not self.v_max > self.v_min:
       raise config_lib.ConfigError(self, 'v_max', f'must be > v_min={self.v_min}')
+    for name in ('critic_weight_decay', 'observation_batch_norm'):  # DDPG's; no D4PG use.
+      if getattr(self, name):
+        raise config_lib.ConfigError(self, name, 'is not used by D4PG (leave it at 0 / off)')
 
 
 TUNED: Dict[str, Dict[str, object]] = {}

@@ -5,13 +5,12 @@ from typing import Dict
 
 import tensorflow as tf
 
-from agents.common import off_policy_learner
 from agents.common import replay
-from agents.d4pg import config as config_lib
+from agents.ddpg import learner as ddpg_learner
 import losses
 
 
-class D4PGLearner(off_policy_learner.OffPolicyLearner):
+class D4PGLearner(ddpg_learner.DeterministicPolicyGradientLearner):
   """Updates a deterministic actor and a categorical critic (Barth-Maron et al. 2018).
 
   Every update, on a batch of N-step transitions (s, a, R, d, s') from replay (d = gamma^N,
@@ -25,29 +24,10 @@ class D4PGLearner(off_policy_learner.OffPolicyLearner):
   The actor step follows the critic step and sees the updated critic. With prioritized replay
   the new priority of a transition is its cross-entropy.
 
-  Args:
-    actor, critic: the online `DeterministicActor` and `DistributionalQNetwork`.
-    target_actor, target_critic: networks of the same architectures holding the targets.
-    actor_optimizer, critic_optimizer: Keras optimizers built in the strategy's scope.
-    config: the `D4PGConfig`.
-    strategy: the strategy the variables were created under.
-    seed: the learner's seed (no sampling of its own today).
+  Built as DDPG's learner (its constructor, optimizers and soft target updates; D4PGConfig keeps
+  DDPG's single critic, no policy delay and no target smoothing), with the critic's and the
+  actor's losses of D4PG.
   """
-
-  delayed_metrics = ('actor_loss', 'actor_grad_norm')
-
-  def __init__(self, actor, critic, target_actor, target_critic,
-               actor_optimizer: tf.keras.optimizers.Optimizer,
-               critic_optimizer: tf.keras.optimizers.Optimizer,
-               config: config_lib.D4PGConfig, strategy: tf.distribute.Strategy, seed: int):
-    super().__init__(strategy, config.batch_size, seed, config.jit_compile, name='d4pg_learner',
-                     prioritized=config.prioritized_replay,
-                     priority_epsilon=config.priority_epsilon)
-    self._actor, self._critic = actor, critic
-    self._target_actor, self._target_critic = target_actor, target_critic
-    self._actor_optimizer = actor_optimizer
-    self._critic_optimizer = critic_optimizer
-    self._config = config
 
   def _train(self, transition: replay.Transition) -> Dict[str, tf.Tensor]:
     next_action = self._target_actor(transition.next_observation, training=False)
@@ -77,8 +57,3 @@ class D4PGLearner(off_policy_learner.OffPolicyLearner):
           losses.policy_gradient.deterministic_policy_gradient_loss(q_value).loss)
     norm = self.apply(self._actor_optimizer, tape, actor_loss, self._actor.trainable_variables)
     return {'actor_loss': actor_loss, 'actor_grad_norm': norm}
-
-  def _update_targets(self) -> None:
-    tau = self._config.tau
-    off_policy_learner.soft_update(self._target_actor.variables, self._actor.variables, tau)
-    off_policy_learner.soft_update(self._target_critic.variables, self._critic.variables, tau)

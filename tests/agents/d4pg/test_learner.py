@@ -29,7 +29,7 @@ def _learner(config):
   (actor, critic), (target_actor, target_critic) = networks
   learner = learner_lib.D4PGLearner(
       actor, critic, target_actor, target_critic, tf.keras.optimizers.Adam(1e-3),
-      tf.keras.optimizers.Adam(1e-3), config, tf.distribute.get_strategy(), seed=0)
+      tf.keras.optimizers.Adam(1e-3), ACTION, config, tf.distribute.get_strategy(), seed=0)
   return learner, actor, critic, target_actor, target_critic
 
 
@@ -90,6 +90,8 @@ class D4PGLearnerTest(tf.test.TestCase):
       d4pg_config.D4PGConfig(v_min=1.0, v_max=1.0)
     with self.assertRaisesRegex(config_lib.ConfigError, 'D4PGConfig.num_atoms'):
       d4pg_config.D4PGConfig(num_atoms=1)
+    with self.assertRaisesRegex(config_lib.ConfigError, 'critic_weight_decay'):
+      d4pg_config.D4PGConfig(critic_weight_decay=0.01)
     config_lib.check_documented(d4pg_config.D4PGConfig)
 
 

@@ -1,4 +1,5 @@
-"""Every agent the launchers train: its config, `--tuned` settings, builder and defaults."""
+"""Every agent the launchers train (`python -m launchers.<name>`): its config, `--tuned` settings,
+builder and defaults."""
 
 from typing import Any, Callable, Mapping, NamedTuple
 
