@@ -17,6 +17,8 @@ config says `jit_compile`; Python around the call only converts inputs and outpu
 """
 
 import dataclasses
+import signal
+import threading
 from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Protocol, Sequence
 
 from dm_env import specs
@@ -27,6 +29,54 @@ import tensorflow as tf
 class RunStopped(RuntimeError):
   """A run stopped on a fault it cannot go on from; the message (one line) says what and
   where (raised by the loop, and by agents about state they keep outside the checkpoint)."""
+
+
+class Interrupts:
+  """SIGINT and SIGTERM as a request to stop, honoured where the run can stop cleanly.
+
+  A handler that raises KeyboardInterrupt at once lands wherever the main thread happens to be,
+  inside TensorFlow's Python code too, where it can come out as another exception (e.g. a
+  TypeError from a tensor conversion it cut short) that no `except KeyboardInterrupt` sees.
+  Inside `Interrupts()` a first signal only records the request; `check()`, called between
+  acts and learner steps, between evaluation steps and in the slices of every wait on a
+  server, then raises KeyboardInterrupt at a known point. A second signal raises at once (for a
+  run stuck in one long call). The previous handlers come back on exit. Outside the main
+  thread (where handlers cannot be installed) it does nothing.
+  """
+  _requested = threading.Event()
+
+  def __init__(self):
+    self._handlers = {}
+
+  def __enter__(self) -> 'Interrupts':
+    Interrupts._requested.clear()
+    if threading.current_thread() is threading.main_thread():
+      for signum in (signal.SIGINT, signal.SIGTERM):
+        self._handlers[signum] = signal.signal(signum, self._handle)
+    return self
+
+  def __exit__(self, *unused) -> None:
+    for signum, handler in self._handlers.items():
+      signal.signal(signum, handler)
+    Interrupts._requested.clear()
+
+  @staticmethod
+  def _handle(signum, frame) -> None:
+    del signum, frame
+    if Interrupts._requested.is_set():
+      raise KeyboardInterrupt
+    Interrupts._requested.set()
+
+  @staticmethod
+  def check() -> None:
+    """Raises KeyboardInterrupt if a stop was requested, and takes the request: the checkpoint
+    written on the way out is not cut short by its own request (a new signal still is)."""
+    if Interrupts._requested.is_set():
+      Interrupts._requested.clear()
+      raise KeyboardInterrupt
+
+
+check_interrupt = Interrupts.check
 
 
 class Acted(NamedTuple):

@@ -5,6 +5,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from agents.common import core
 from agents.common import environments
 
 
@@ -52,6 +53,7 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: 
     lengths = np.zeros(episodes, np.int64)
     running = np.ones(episodes, bool)
     while running.any():
+      core.check_interrupt()
       step = env.step(policy(observation))
       returns += np.where(running, step.reward, 0.0)
       lengths += running

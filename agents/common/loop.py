@@ -31,7 +31,6 @@ import os
 import pickle
 import queue
 import shutil
-import signal
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -248,12 +247,6 @@ class _Every:
 
 
 RunStopped = core.RunStopped
-
-
-def _raise_interrupt(signum, frame):
-  """SIGINT and SIGTERM both end the run as Ctrl-C does."""
-  del signum, frame
-  raise KeyboardInterrupt
 
 
 class _Run:
@@ -506,14 +499,15 @@ def run(settings: RunSettings, agent: core.Agent,
     state.log.close()
     print(f'The run in {settings.logdir} already ended at {state.step:,} env steps.', flush=True)
     return done
-  handlers = {}
-  if threading.current_thread() is threading.main_thread():
-    for signum in (signal.SIGINT, signal.SIGTERM):
-      handlers[signum] = signal.signal(signum, _raise_interrupt)
+  with core.Interrupts():
+    return _run_to_the_end(state)
+
+
+def _run_to_the_end(state: _Run) -> Dict[str, Any]:
   try:
     try:
       state.reset_actors()
-      if len(agent.actors) == 1:
+      if len(state.agent.actors) == 1:
         _train_in_this_thread(state)
       else:
         _train_in_threads(state)
@@ -532,15 +526,13 @@ def run(settings: RunSettings, agent: core.Agent,
     kept = (f'the latest checkpoint, {latest}, is kept as it was' if latest else
             'no checkpoint was written')
     raise RunStopped(f'stopped after {state.step:,} env steps: {error}; {kept}') from None
-  finally:
-    for signum, handler in handlers.items():
-      signal.signal(signum, handler)
 
 
 def _train_in_this_thread(state: _Run) -> None:
   agent, settings = state.agent, state.settings
   actor, learner = agent.actors[0], agent.learners[0]
   while state.step < settings.num_steps:
+    core.check_interrupt()
     acted = actor.act(settings.num_steps - state.step)
     if not acted.env_steps:  # Less budget left than the actor's smallest step.
       break
@@ -627,6 +619,7 @@ def _train_in_threads(state: _Run) -> None:
     threads = start_threads(state.agent, StepBudget(state.settings.num_steps - state.step), stop,
                             results.put)
     while True:
+      core.check_interrupt()
       running = any(t.is_alive() for t in threads)
       try:
         items = [results.get(timeout=_POLL_S)]

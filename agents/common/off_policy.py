@@ -207,10 +207,14 @@ def save_replay(replay: Replay, logdir: str, step: int) -> str:
     thread = threading.Thread(target=lambda: written.put(replay_lib.checkpoint(replay.client)),
                               daemon=True, name='replay_checkpoint')
     thread.start()
-    try:
-      return written.get(timeout=SERVER_TIMEOUT_S)
-    except queue.Empty:
-      raise replay.stall('wrote no checkpoint') from None
+    deadline = time.monotonic() + SERVER_TIMEOUT_S
+    while True:
+      try:
+        return written.get(timeout=1.0)
+      except queue.Empty:
+        core.check_interrupt()
+        if time.monotonic() >= deadline:
+          raise replay.stall('wrote no checkpoint') from None
   path = replay_lib.checkpoint(replay.client).rstrip('/')
   target = replay_checkpoint(logdir, step)
   shutil.rmtree(target, ignore_errors=True)
@@ -237,7 +241,7 @@ class ReplayRecord(tf.Module):
 
 class _GuardedIterator:
   """Batches of a remote table, read by a daemon thread, so that no call of the training
-  thread blocks on the network: `next` waits in 1 s slices (signal handlers run in between)
+  thread blocks on the network: `next` waits in 1 s slices (a Ctrl-C stops it in between)
   and, after `SERVER_TIMEOUT_S` without a batch, stops the run naming the server's state.
 
   A tf.data iterator of a server that died blocks forever inside its C++ sampler; the thread
@@ -268,6 +272,7 @@ class _GuardedIterator:
       try:
         item = self._batches.get(timeout=1.0)
       except queue.Empty:
+        core.check_interrupt()
         if time.monotonic() >= deadline:
           raise self._replay.stall('gave no batch') from None
         continue

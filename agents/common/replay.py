@@ -28,6 +28,8 @@ from reverb.platform import checkpointers_lib
 import tensorflow as tf
 import tree
 
+from agents.common import core
+
 # The default table name used by the launchers and `launchers/replay_server.py`.
 DEFAULT_TABLE = 'replay'
 
@@ -235,7 +237,7 @@ class NStepTransitionWriter:
     packed: write `pack_transition(...)` vectors (tables of `packed_transition_signature`).
     timeout_s: the longest any call waits for the server (None: forever); past it the call
       raises `reverb.errors.DeadlineExceededError`. The wait is cut into 1 s slices, so
-      Python's signal handlers (Ctrl-C) still run while a call waits.
+      Ctrl-C (`core.Interrupts`) still stops a call that waits.
   """
 
   def __init__(self, client: reverb.Client, table: Union[str, Sequence[str]], n_step: int,
@@ -305,6 +307,7 @@ class NStepTransitionWriter:
         call(int(1000 * min(1.0, max(0.001, deadline - time.monotonic()))))
         return
       except reverb.errors.DeadlineExceededError:
+        core.check_interrupt()
         if time.monotonic() >= deadline:
           raise
 
