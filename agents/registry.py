@@ -1,7 +1,7 @@
 """Every agent the launchers train (`python -m launchers.<name>`): its config, `--tuned` settings,
 builder and defaults."""
 
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from agents.a2c import builder as a2c_builder
 from agents.a2c import config as a2c_config
@@ -9,6 +9,8 @@ from agents.a3c import builder as a3c_builder
 from agents.a3c import config as a3c_config
 from agents.actor_critic import builder as actor_critic_builder
 from agents.actor_critic import config as actor_critic_config
+from agents.d4pg import builder as d4pg_builder
+from agents.d4pg import config as d4pg_config
 from agents.ddpg import builder as ddpg_builder
 from agents.ddpg import config as ddpg_config
 from agents.ppo import builder as ppo_builder
@@ -31,21 +33,23 @@ class Launcher(NamedTuple):
     make_agent: the builder, `(config, context) -> core.Agent`.
     default_env: `--env`'s default.
     default_num_steps: `--num_steps`'s default.
+    make_actor_policy: for an agent with actor processes (a config with `num_actors`), the
+      builder of an actor process's exploring policy, `(config, context) -> policy`.
   """
   config_cls: Any
   tuned: Mapping[str, Mapping[str, Any]]
   make_agent: Callable[..., Any]
   default_env: str
   default_num_steps: int
-
-
+  make_actor_policy: Optional[Callable[..., Any]] = None
 
 
 def _launcher(config_module, config_name: str, builder_module, default_env: str,
               default_num_steps: int) -> Launcher:
   """The `Launcher` of an agent's config and builder modules."""
   return Launcher(getattr(config_module, config_name), config_module.TUNED,
-                  builder_module.make_agent, default_env, default_num_steps)
+                  builder_module.make_agent, default_env, default_num_steps,
+                  getattr(builder_module, 'make_actor_policy', None))
 
 
 # name -> Launcher: `python -m launchers.<name>`.
@@ -61,4 +65,5 @@ AGENTS = {
     'ddpg': _launcher(ddpg_config, 'DDPGConfig', ddpg_builder, 'Pendulum-v1', 20_000),
     'td3': _launcher(td3_config, 'TD3Config', ddpg_builder, 'Pendulum-v1', 20_000),
     'sac': _launcher(sac_config, 'SACConfig', sac_builder, 'Pendulum-v1', 20_000),
+    'd4pg': _launcher(d4pg_config, 'D4PGConfig', d4pg_builder, 'Pendulum-v1', 20_000),
 }

@@ -5,7 +5,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, List, Mapping
 
 from absl import app
 from absl import flags
@@ -17,6 +17,7 @@ import tensorflow as tf
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distribute
+from agents.common import distributed
 from agents.common import environments
 from agents.common import loop
 from agents.common import seeding
@@ -63,9 +64,10 @@ def _physical_memory() -> float:
 
 def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
               config_flags: Mapping[str, flags.FlagHolder], config_cls,
-              tuned: Mapping[str, Mapping[str, Any]]):
+              tuned: Mapping[str, Mapping[str, Any]], check_logdir: bool = True):
   """The shared settings and the agent's config from the flags, or one line naming the bad
-  flag and exit status 2 (before anything is written)."""
+  flag and exit status 2 (before anything is written). `check_logdir=False` skips the checks
+  of a run's logdir (for processes that write no run there)."""
   if len(argv) > 1:
     flags_lib.fail(f'unexpected arguments {argv[1:]}')
   try:
@@ -79,6 +81,8 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     loop.check_budget(settings, config)
   except ValueError as error:
     _fail(error)
+  if not check_logdir:
+    return settings, config
   problem = loop.logdir_problem(settings.logdir)
   if problem is None and not shared['restart'].value:
     problem = loop.resume_problem(settings.logdir)
@@ -100,23 +104,35 @@ def report(record: Mapping[str, Any], settings: loop.RunSettings) -> None:
         'events, checkpoints/, learning_curve.png, evaluation.json')
 
 
+_ROLES = ('', 'replay', 'learner', 'actor')
+# Flags of the launching process that its actor processes do not inherit.
+_NOT_INHERITED = ('role', 'replay_address', 'actor_id', 'restart', 'norestart')
+
+
 def define(name: str) -> Callable[[Any], None]:
   """Defines the flags of the agent `name` (a key of `registry.AGENTS`) and returns the `main`
   of its launcher; `main.flags` holds every flag's holder by name. An off-policy config
-  (`OffPolicyConfig`) also gets `--replay_address`."""
-  config_cls, tuned, make_agent, default_env, default_num_steps = registry.AGENTS[name]
-  shared = flags_lib.define_shared_flags(default_env, default_num_steps)
+  (`OffPolicyConfig`) also gets `--replay_address`, one with actor processes (a `num_actors`
+  field) `--role` and `--actor_id`."""
+  launcher = registry.AGENTS[name]
+  config_cls = launcher.config_cls
+  shared = flags_lib.define_shared_flags(launcher.default_env, launcher.default_num_steps)
   config_flags = flags_lib.define_config_flags(config_cls)
-  replay_address = None
+  extra = {}
   if issubclass(config_cls, config_lib.OffPolicyConfig):
-    replay_address = flags_lib.define_replay_address_flag()
+    extra['replay_address'] = flags_lib.define_replay_address_flag()
+  if 'num_actors' in config_flags:
+    extra['role'] = flags.DEFINE_enum(
+        'role', '', _ROLES, "'' (default): the whole run here, with --num_actors actor "
+        "processes; 'replay': serve the tables on --replay_address's port; 'learner': train "
+        "on the server at --replay_address; 'actor': act into it.")
+    extra['actor_id'] = flags.DEFINE_integer('actor_id', 0, "Index of a --role=actor process "
+                                             '(its seeds).', lower_bound=0)
 
   def main(argv):
-    train(name, argv, shared, config_flags, config_cls, tuned, make_agent, replay_address)
+    train(name, argv, shared, config_flags, launcher, extra)
 
-  main.flags = {**shared, **config_flags}
-  if replay_address is not None:
-    main.flags['replay_address'] = replay_address
+  main.flags = {**shared, **config_flags, **extra}
   return main
 
 
@@ -126,33 +142,46 @@ def launch(name: str) -> None:
   sys.exit(app.run(define(name), flags_parser=flags_lib.parse_flags))
 
 
+def _actor_command(name: str) -> Callable[[str, int], List[str]]:
+  """The command line of actor i of this run: this process's flags, less the ones that are
+  the launching process's own, with `--role=actor`."""
+  inherited = [a for a in sys.argv[1:]
+               if not any(a == f'--{f}' or a.startswith(f'--{f}=') for f in _NOT_INHERITED)]
+  return lambda address, i: [sys.executable, '-m', f'launchers.{name}', *inherited,
+                             '--role=actor', f'--replay_address={address}', f'--actor_id={i}']
+
+
 def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
-          config_flags: Mapping[str, flags.FlagHolder], config_cls,
-          tuned: Mapping[str, Mapping[str, Any]],
-          make_agent: Callable[[Any, core.BuildContext], core.Agent],
-          replay_address: Optional[flags.FlagHolder] = None) -> None:
+          config_flags: Mapping[str, flags.FlagHolder], launcher: registry.Launcher,
+          extra: Mapping[str, flags.FlagHolder]) -> None:
   """The `main` of every launcher: validate, build, train through `loop.run`, report.
 
   Every invalid input fails before anything is written, with one line naming the flag and exit
   status 2. Ctrl-C (SIGINT) and SIGTERM save a checkpoint and exit with status 130. A run that
   stops on a fault (`loop.RunStopped`: a non-finite value) prints one line and exits with
-  status 1, its latest checkpoint untouched.
+  status 1, its latest checkpoint untouched. `--role=actor` and `--role=replay` run an actor
+  process or a replay server instead (`agents.common.distributed`) and write nothing but the
+  server's checkpoints.
 
   Args:
     name: the agent's name (logdir default, config.json).
     argv: the positional arguments absl passes to `main`.
     shared: the holders from `flags.define_shared_flags`.
     config_flags: the holders from `flags.define_config_flags(config_cls)`.
-    config_cls: the agent's config dataclass.
-    tuned: per-environment settings applied by `--tuned`.
-    make_agent: the agent's builder, `(config, context) -> core.Agent`.
-    replay_address: the `--replay_address` holder of an off-policy launcher.
+    launcher: the agent's entry in `registry.AGENTS`.
+    extra: the holders of `--replay_address`, `--role` and `--actor_id` where defined.
   """
-  settings, config = parse_run(name, argv, shared, config_flags, config_cls, tuned)
-  if replay_address is not None and replay_address.value:
-    host, _, port = replay_address.value.rpartition(':')
+  address = extra['replay_address'].value if 'replay_address' in extra else ''
+  role = extra['role'].value if 'role' in extra else ''
+  if role and not address:
+    flags_lib.fail(f"--role={role!r} needs --replay_address=host:port (of the server; "
+                   'for --role=replay, the port it serves on)')
+  if address:
+    host, _, port = address.rpartition(':')
     if not host or not port.isdigit() or not 0 < int(port) < 65536 or ' ' in host:
-      flags_lib.fail(f'--replay_address={replay_address.value!r}: must be host:port')
+      flags_lib.fail(f'--replay_address={address!r}: must be host:port')
+  settings, config = parse_run(name, argv, shared, config_flags, launcher.config_cls,
+                               launcher.tuned, check_logdir=role in ('', 'learner'))
   start_time = time.time()
   try:
     strategy = setup_runtime(shared, settings.seed)
@@ -167,18 +196,32 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     if task:
       settings = dataclasses.replace(settings, logdir=os.path.join(settings.logdir,
                                                                    f'worker{task}'))
+  try:
+    horizon = loop.schedule_horizon(settings, config)
+  except ValueError as error:
+    _fail(error)
+  context = core.BuildContext(
+      env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
+      seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
+      logdir=settings.logdir, replay_address=address or None, role=role,
+      actor_command=_actor_command(name) if not role else None)
+  if role in ('actor', 'replay'):
+    try:
+      policy = launcher.make_actor_policy(config, context)
+    except ValueError as error:
+      _fail(error)
+    if role == 'actor':
+      sys.exit(distributed.run_actor(config, context, policy, extra['actor_id'].value))
+    distributed.serve(config, context.spec, policy.network_variables,
+                      int(address.rpartition(':')[2]),
+                      os.path.abspath(os.path.join(settings.logdir, 'replay_server')))
+    return
   if shared['restart'].value:
     loop.clear_run(settings.logdir)
   agent = None
   try:
-    horizon = loop.schedule_horizon(settings, config)
     loop.check_config(settings, config, horizon)  # Before a replay table is loaded.
-    context = core.BuildContext(
-        env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
-        seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
-        logdir=settings.logdir,
-        replay_address=(replay_address.value or None) if replay_address is not None else None)
-    agent = make_agent(config, context)
+    agent = launcher.make_agent(config, context)
     loop.write_config(settings, config, horizon)
   except ValueError as error:
     if agent is not None:

@@ -143,6 +143,11 @@ class BuildContext:
     strategy: the `tf.distribute.Strategy` the learner's variables live under.
     logdir: the run's directory (e.g. for a replay table's own checkpoints).
     replay_address: 'host:port' of a Reverb server in another process, or None.
+    role: '' (the whole run in this process, with any actor processes it starts), 'learner'
+      (actors started elsewhere feed the server at `replay_address`), 'actor' or 'replay'
+      (see `agents.common.distributed`).
+    actor_command: `(server address, actor index) -> argv` of an actor process this run
+      starts (None where it starts none).
   """
   env_id: str
   spec: EnvironmentSpec
@@ -152,6 +157,8 @@ class BuildContext:
   strategy: tf.distribute.Strategy
   logdir: str
   replay_address: Optional[str] = None
+  role: str = ''
+  actor_command: Optional[Callable[[str, int], Sequence[str]]] = None
 
 
 def _nothing(*unused) -> Dict[str, Any]:
@@ -173,7 +180,10 @@ class Agent:
     policy: the deterministic evaluation policy, observations [N, ...] -> actions [N, ...].
     state: every trackable to checkpoint, by name.
     learning_starts: env steps before the first learner step (acting only until then).
-    learner_steps_per_act: learner steps after each `act` call once learning has started.
+    learner_steps_per_act: learner steps after each `act` call once learning has started
+      (per env step of the call with `learn_per_env_step`).
+    learn_per_env_step: count learner steps per env step acted: the replay ratio of an agent
+      whose actors' calls take many steps at a time (e.g. K actor processes reporting).
     steps_per_act: the most env steps one `act` call takes (threaded actors claim this much of
       the budget at a time).
     ready_to_learn: after `learning_starts`, whether the learner can take its first step (e.g.
@@ -196,6 +206,7 @@ class Agent:
   state: Mapping[str, Any]
   learning_starts: int = 0
   learner_steps_per_act: int = 1
+  learn_per_env_step: bool = False
   steps_per_act: int = 1
   ready_to_learn: Callable[[], bool] = _yes
   before_checkpoint: Callable[[int], Any] = _nothing

@@ -538,9 +538,16 @@ def _train_in_this_thread(state: _Run) -> None:
       break
     state.acted(acted)
     if state.can_learn():
-      for _ in range(agent.learner_steps_per_act):
+      for _ in range(_learner_steps(agent, acted, state.step)):
         state.learned(learner.step(acted.experience))
     state.periodic()
+
+
+def _learner_steps(agent: core.Agent, acted: core.Acted, step: int) -> int:
+  """Learner steps after `acted` brought the run to `step` (past `learning_starts`)."""
+  if not agent.learn_per_env_step:
+    return agent.learner_steps_per_act
+  return agent.learner_steps_per_act * min(acted.env_steps, step - agent.learning_starts + 1)
 
 
 class StepBudget:

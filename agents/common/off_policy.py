@@ -28,7 +28,7 @@ import queue
 import shutil
 import threading
 import time
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import dm_env
 import numpy as np
@@ -125,8 +125,25 @@ def _incoming(logdir: str) -> str:
   return os.path.join(replay_directory(logdir), 'incoming')
 
 
+def transition_table(config: config_lib.OffPolicyConfig, signature: Any,
+                     error_buffer: Optional[float] = None) -> reverb.Table:
+  """The agents' transition table: the config's size, sampler (uniform or prioritized) and
+  rate limiter (`samples_per_insert`, sampling from `learning_starts` items; `error_buffer`:
+  the slack of the ratio, default `replay.make_rate_limiter`'s)."""
+  limits = dict(samples_per_insert=config.samples_per_insert,
+                min_size_to_sample=config.learning_starts, error_buffer=error_buffer)
+  if config.prioritized_replay:
+    return replay_lib.make_prioritized_table(
+        replay_lib.DEFAULT_TABLE, config.replay_size, signature,
+        priority_exponent=config.priority_exponent, **limits)
+  return replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, config.replay_size, signature,
+                                       **limits)
+
+
 def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spec, logdir: str,
-                address: Optional[str] = None, restore_step: Optional[int] = None) -> Replay:
+                address: Optional[str] = None, restore_step: Optional[int] = None,
+                extra_tables: Sequence[reverb.Table] = (),
+                error_buffer: Optional[float] = None) -> Replay:
   """Starts an in-process table, or connects to `address` and checks that it serves a
   compatible table.
 
@@ -138,6 +155,9 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
     address: 'host:port' of a server in another process, or None for an in-process one.
     restore_step: the env step of the run checkpoint the run will resume from (None: a new
       run); an in-process table then starts from `replay_checkpoint(logdir, restore_step)`.
+    extra_tables: more tables for an in-process server (e.g. `distributed`'s weights and
+      reports); a remote server must serve tables of the same names.
+    error_buffer: the slack of the transition table's rate limiter (None: the default).
 
   Raises:
     ConfigError: naming `logdir` if the table checkpoint to resume from is missing or
@@ -156,16 +176,8 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
             f'complete replay checkpoint ({initial}); put that folder back, or start the run '
             'over', logdir)
     shutil.rmtree(_incoming(logdir), ignore_errors=True)  # What a kill left mid-save.
-    limits = dict(samples_per_insert=config.samples_per_insert,
-                  min_size_to_sample=config.learning_starts)
-    if config.prioritized_replay:
-      table = replay_lib.make_prioritized_table(
-          replay_lib.DEFAULT_TABLE, config.replay_size, signature,
-          priority_exponent=config.priority_exponent, **limits)
-    else:
-      table = replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, config.replay_size,
-                                            signature, **limits)
-    server = replay_lib.make_server([table], checkpoint_dir=_incoming(logdir),
+    table = transition_table(config, signature, error_buffer)
+    server = replay_lib.make_server([table, *extra_tables], checkpoint_dir=_incoming(logdir),
                                     initial_checkpoint=initial)
     address = f'localhost:{server.port}'
     return Replay(reverb.Client(address), address, server, packed)
@@ -175,8 +187,9 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
     info = client.server_info(timeout=10)
   except Exception as error:  # pylint: disable=broad-except
     raise refuse(f'no Reverb server answered ({error})') from None
-  if replay_lib.DEFAULT_TABLE not in info:
-    raise refuse(f'the server has no table {replay_lib.DEFAULT_TABLE!r} (tables: {sorted(info)})')
+  for name in (replay_lib.DEFAULT_TABLE, *(t.name for t in extra_tables)):
+    if name not in info:
+      raise refuse(f'the server has no table {name!r} (tables: {sorted(info)})')
   served = info[replay_lib.DEFAULT_TABLE].signature
   try:
     compatible = served is not None and all(tf.nest.flatten(tf.nest.map_structure(
@@ -203,18 +216,8 @@ def save_replay(replay: Replay, logdir: str, step: int) -> str:
       `SERVER_TIMEOUT_S` (the call has no timeout of its own: it runs in a daemon thread).
   """
   if replay.server is None:
-    written = queue.Queue()
-    thread = threading.Thread(target=lambda: written.put(replay_lib.checkpoint(replay.client)),
-                              daemon=True, name='replay_checkpoint')
-    thread.start()
-    deadline = time.monotonic() + SERVER_TIMEOUT_S
-    while True:
-      try:
-        return written.get(timeout=1.0)
-      except queue.Empty:
-        core.check_interrupt()
-        if time.monotonic() >= deadline:
-          raise replay.stall('wrote no checkpoint') from None
+    return replay_lib.call_with_timeout(lambda: replay_lib.checkpoint(replay.client),
+                                        SERVER_TIMEOUT_S, lambda: replay.stall('wrote no checkpoint'))
   path = replay_lib.checkpoint(replay.client).rstrip('/')
   target = replay_checkpoint(logdir, step)
   shutil.rmtree(target, ignore_errors=True)
@@ -369,6 +372,11 @@ class ReplayActor(core.Actor):
     self._policy.reset()
     self._episode_return, self._episode_length = 0.0, 0
 
+  def advance_to(self, env_steps: int) -> None:
+    """Moves the step count (which ends the random steps) to `env_steps` of the run if that
+    is further on (an actor process learns the run's count with each weights pull)."""
+    self._step = max(self._step, env_steps)
+
   def act(self, max_steps: int) -> core.Acted:
     """One environment step."""
     del max_steps  # Always >= 1.
@@ -434,10 +442,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   it, and `learner` connected to it. `learner` and `policy` hold every variable to
   checkpoint; the table is checkpointed after every checkpoint of the run."""
   spec = context.spec
-  restore_step = checkpointing.newest_intact_step(context.logdir)
   replay = make_replay(config, spec.observation, spec.action, context.logdir,
-                       context.replay_address, restore_step)
-  record = ReplayRecord()
+                       context.replay_address, checkpointing.newest_intact_step(context.logdir))
   priority = 1.0
   if config.prioritized_replay:
     priority = lambda transition: float(learner.max_priority.numpy())
@@ -447,17 +453,40 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   env = environments_lib.make_environment(context.env_id, seed=context.env_seed)
   actor = ReplayActor(env, policy, writer, config.learning_starts, context.env_seed,
                       stall=replay.stall)
-  learner.connect(
-      lambda: make_iterator(replay, config, context.strategy, spec.observation, spec.action),
-      replay.update_priorities)
+  connect(learner, replay, config, context)
 
   def close():
     actor.close()
     replay.close()  # Before the learner drops its iterator (see `Replay.close`).
     learner.disconnect()
 
+  return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
+                    learning_starts=config.learning_starts,
+                    learner_steps_per_act=config.updates_per_step, learn_per_env_step=True,
+                    close=close, **replay_state(config, context, replay, policy, learner,
+                                                flush=actor.flush))
+
+
+def connect(learner, replay: Replay, config: config_lib.OffPolicyConfig,
+            context: core.BuildContext) -> None:
+  """Connects an `OffPolicyLearner` to the table: batches from `make_iterator`, priorities
+  written back."""
+  spec = context.spec
+  learner.connect(
+      lambda: make_iterator(replay, config, context.strategy, spec.observation, spec.action),
+      replay.update_priorities)
+
+
+def replay_state(config: config_lib.OffPolicyConfig, context: core.BuildContext, replay: Replay,
+                 policy, learner, flush: Callable[[], None]) -> Dict[str, Any]:
+  """The `core.Agent` fields of an agent whose experience lives in `replay`: what to checkpoint
+  (`learner`, the acting `policy` and a `ReplayRecord`) and the hooks that keep the table and
+  the run's checkpoints one unit (see the module docstring). `flush()` makes every transition
+  written so far count (e.g. `ReplayActor.flush`)."""
+  record = ReplayRecord()
+
   def before_checkpoint(step: int):
-    actor.flush()  # The last transition is confirmed, so the table's checkpoint holds it.
+    flush()  # The last transition is confirmed, so the table's checkpoint holds it.
     record.items.assign(replay.size())
     save_replay(replay, context.logdir, step)
 
@@ -466,7 +495,7 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
       drop_older_replay(context.logdir, step)
 
   def ready_to_learn() -> bool:
-    actor.flush()  # Count every transition written so far.
+    flush()  # Count every transition written so far.
     return replay.size() >= config.learning_starts
 
   def check():
@@ -477,11 +506,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
           f'{expected - held:,} were lost (did its server restart?)')
     record.items.assign(max(expected, held))
 
-  return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
-                    state=dict(learner=learner, actor=policy, replay=record),
-                    learning_starts=config.learning_starts,
-                    learner_steps_per_act=config.updates_per_step,
-                    ready_to_learn=ready_to_learn,
-                    before_checkpoint=before_checkpoint, after_checkpoint=after_checkpoint,
-                    check=check, report=lambda: {'replay_items': replay.size()},
-                    describe=lambda: f'{replay.size():,} transitions in replay', close=close)
+  return dict(state=dict(learner=learner, actor=policy, replay=record),
+              ready_to_learn=ready_to_learn, before_checkpoint=before_checkpoint,
+              after_checkpoint=after_checkpoint, check=check,
+              report=lambda: {'replay_items': replay.size()},
+              describe=lambda: f'{replay.size():,} transitions in replay')

@@ -17,6 +17,8 @@ from `o_{t+m}` as if the episode had gone on. The learner's target is `R_t + d_t
 """
 
 import collections
+import queue
+import threading
 import time
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -208,6 +210,56 @@ def checkpoint(client: reverb.Client) -> str:
   return client.checkpoint()
 
 
+def wait_in_slices(call: Callable[[Optional[int]], Any], timeout_s: Optional[float]) -> None:
+  """`call(timeout_ms)` (a Reverb writer's `flush` or `end_episode`) in 1 s slices until it
+  returns, for at most `timeout_s` in all (None: `call(None)`, no limit); between slices a
+  Ctrl-C (`core.Interrupts`) stops the wait.
+
+  Raises:
+    reverb.errors.DeadlineExceededError: past `timeout_s`.
+  """
+  if timeout_s is None:
+    call(None)
+    return
+  deadline = time.monotonic() + timeout_s
+  while True:
+    try:
+      call(int(1000 * min(1.0, max(0.001, deadline - time.monotonic()))))
+      return
+    except reverb.errors.DeadlineExceededError:
+      core.check_interrupt()
+      if time.monotonic() >= deadline:
+        raise
+
+
+def call_with_timeout(function: Callable[[], Any], timeout_s: float,
+                      on_timeout: Callable[[], Exception]) -> Any:
+  """`function()` for a Reverb call that has no timeout of its own (a sample, a checkpoint):
+  run in a daemon thread, waited for in 1 s slices (a Ctrl-C stops the wait), its exception
+  re-raised here. Past `timeout_s` raises `on_timeout()`; the thread is left behind."""
+  done = queue.Queue()
+
+  def target():
+    try:
+      done.put((True, function()))
+    except BaseException as error:  # pylint: disable=broad-except
+      done.put((False, error))
+
+  threading.Thread(target=target, daemon=True, name='reverb_call').start()
+  deadline = time.monotonic() + timeout_s
+  while True:
+    try:
+      ok, value = done.get(timeout=min(1.0, max(0.001, deadline - time.monotonic())))
+    except queue.Empty:
+      core.check_interrupt()
+      if time.monotonic() >= deadline:
+        raise on_timeout() from None
+      continue
+    if not ok:
+      raise value
+    return value
+
+
 class NStepTransitionWriter:
   """Writes N-step transitions of one environment with `client.trajectory_writer`.
 
@@ -297,19 +349,7 @@ class NStepTransitionWriter:
     self._wait(lambda timeout_ms: self._writer.flush(self._max_in_flight_items, timeout_ms))
 
   def _wait(self, call: Callable[[int], Any]) -> None:
-    """`call(timeout_ms)` in 1 s slices until it returns, for at most `timeout_s` in all."""
-    if self._timeout_s is None:
-      call(None)
-      return
-    deadline = time.monotonic() + self._timeout_s
-    while True:
-      try:
-        call(int(1000 * min(1.0, max(0.001, deadline - time.monotonic()))))
-        return
-      except reverb.errors.DeadlineExceededError:
-        core.check_interrupt()
-        if time.monotonic() >= deadline:
-          raise
+    wait_in_slices(call, self._timeout_s)
 
   def flush(self) -> None:
     """Blocks until every item written so far is confirmed (DeadlineExceededError past

@@ -22,10 +22,18 @@ class D4PGConfig(ddpg_config.DDPGConfig):
   exploration noise sigma 0.3. Target networks move softly here (tau), where the paper copies
   them every 100 updates. Priorities are each transition's cross-entropy loss.
 
+  K actors (section 3, Algorithm 1's actor processes): `num_actors` processes act and write to
+  the replay table while the learner trains (`agents.common.distributed`); every actor
+  explores with the same Gaussian noise (the paper's; no per-actor scales), and pulls the
+  policy's weights every `actor_update_period` of its env steps. `num_actors=0` acts in the
+  learner's process, between its updates, like DDPG.
+
   Attributes:
     num_atoms: atoms of the critic's categorical distribution (>= 2).
     v_min: the smallest atom (the support's lower end).
     v_max: the largest atom (> v_min).
+    num_actors: K actor processes (0: act in the learner's process).
+    actor_update_period: env steps an actor process takes between two pulls of the weights.
   """
   n_step: int = 5
   batch_size: int = 256
@@ -39,9 +47,15 @@ class D4PGConfig(ddpg_config.DDPGConfig):
   num_atoms: int = 51
   v_min: float = -150.0
   v_max: float = 150.0
+  num_actors: int = 0
+  actor_update_period: int = 100
 
   def __post_init__(self):
     super().__post_init__()
+    config_lib.check_non_negative(self, 'num_actors')
+    if self.num_actors > 256:
+      raise config_lib.ConfigError(self, 'num_actors', 'must be <= 256 (processes on one machine)')
+    config_lib.check_positive(self, 'actor_update_period')
     if self.num_atoms < 2:
       raise config_lib.ConfigError(self, 'num_atoms', 'must be >= 2')
     if not self.v_max > self.v_min:

@@ -48,6 +48,15 @@ class NoisyDeterministicPolicy(tf.Module):
     self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
                             jit_compile=jit_compile)
 
+  @property
+  def network_variables(self):
+    """The deterministic actor network's variables: what an actor process pulls."""
+    return self._policy.variables
+
+  def reseed(self, seed: int) -> None:
+    """Restarts the noise stream from `seed` (e.g. one per actor process)."""
+    self._rng.reset_from_seed(seed)
+
   def reset(self) -> None:
     """Called at every episode start: restarts the OU process at 0."""
     if self._noise == 'ou':
