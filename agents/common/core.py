@@ -68,6 +68,11 @@ class Interrupts:
     Interrupts._requested.set()
 
   @staticmethod
+  def request() -> None:
+    """Requests a stop as a signal would (e.g. from a thread that learned the run is over)."""
+    Interrupts._requested.set()
+
+  @staticmethod
   def check() -> None:
     """Raises KeyboardInterrupt if a stop was requested, and takes the request: the checkpoint
     written on the way out is not cut short by its own request (a new signal still is)."""

@@ -36,6 +36,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -168,6 +169,30 @@ class WeightsSubscriber:
     self.stop = bool(sample.data['stop'])
     self.max_priority = float(sample.data['max_priority'])
     return True
+
+  def watch_for_stop(self, period_s: float = 1.0) -> threading.Thread:
+    """Starts a daemon thread that reads the stop flag every `period_s` and, once it is set,
+    requests the process's stop (`core.Interrupts.request`): an actor held back by the rate
+    limiter of a learner that has finished sees it within a second."""
+
+    def watch():
+      client = reverb.Client(self._address)
+      while True:
+        time.sleep(period_s)
+        try:
+          if not client.server_info(timeout=5)[WEIGHTS_TABLE].current_size:
+            continue
+          sample = next(client.sample(WEIGHTS_TABLE, 1, emit_timesteps=False,
+                                      unpack_as_table_signature=True))
+        except Exception:  # pylint: disable=broad-except
+          continue  # The acting thread meets a server that fails, and says so.
+        if bool(sample.data['stop']):
+          core.Interrupts.request()
+          return
+
+    thread = threading.Thread(target=watch, daemon=True, name='stop_watcher')
+    thread.start()
+    return thread
 
 
 def read_reports(replay: off_policy.Replay) -> np.ndarray:
@@ -374,7 +399,8 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
               actor_id: int) -> int:
   """The main of an actor process: acts with `policy` (whose variables it pulls) and writes
   N-step transitions to the server at `context.replay_address` until the learner publishes the
-  stop flag, a signal, or the server stops answering. Returns the exit status (0: stopped as
+  stop flag (watched by a thread, so that an actor the rate limiter holds back sees it), a
+  signal, or the server stops answering. Returns the exit status (0: stopped as
   asked; 1: the server failed, with one line on stderr)."""
   address = context.replay_address
   client = reverb.Client(address)
@@ -388,6 +414,7 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
                                 f'{ACTOR_TIMEOUT_S:g} s')
         core.check_interrupt()
         time.sleep(0.1)
+      subscriber.watch_for_stop()
       return _act_until_stopped(config, context, policy, actor_id, client, subscriber)
     except KeyboardInterrupt:
       return 0
