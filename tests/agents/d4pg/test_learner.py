@@ -1,8 +1,10 @@
 """The D4PG learner on a fixed batch: finite metrics, every network moves, targets track
 softly, the critic fits a fixed target, the config checks its support."""
 
+import dm_env
 from dm_env import specs
 import numpy as np
+import reverb
 import tensorflow as tf
 
 from agents.common import config as config_lib
@@ -10,6 +12,7 @@ from agents.common import learning
 from agents.common import replay
 from agents.d4pg import config as d4pg_config
 from agents.d4pg import learner as learner_lib
+import losses
 from networks import critics
 from networks.torso import layer_seed
 
@@ -84,6 +87,54 @@ class D4PGLearnerTest(tf.test.TestCase):
     metrics = learner.update(batch)
     self.assertEqual(metrics['priority'].shape, (16,))
     self.assertTrue(np.all(metrics['priority'].numpy() > 0))
+
+  def test_n_step_targets_projected_at_a_termination_and_a_truncation(self):
+    # A 3-step episode through the N-step writer (N = 5, so every item is a shortened tail),
+    # then the projection of R + d z onto the support: at a termination d = 0 and the target
+    # is R alone; at a time-limit truncation d = gamma^m and the target distribution is
+    # shifted and shrunk. Compared with a numpy projection (Bellemare et al. 2017, Alg. 1).
+    gamma, rewards = 0.9, [1.0, -2.0, 3.0]
+    support = np.linspace(-10.0, 10.0, 11)
+    target_probs = np.random.default_rng(0).dirichlet(np.ones(11), size=3)
+    for terminated in (True, False):
+      server = reverb.Server([replay.make_uniform_table(
+          'replay', 100, replay.transition_signature(OBS, ACTION), max_times_sampled=1)])
+      client = reverb.Client(f'localhost:{server.port}')
+      writer = replay.NStepTransitionWriter(client, 'replay', n_step=5, discount=gamma)
+      observation = np.zeros(3, np.float32)
+      writer.observe_first(dm_env.restart(observation))
+      for t, r in enumerate(rewards):
+        last = t == len(rewards) - 1
+        step = (dm_env.termination(r, observation) if terminated else
+                dm_env.truncation(r, observation)) if last else dm_env.transition(r, observation)
+        writer.observe(np.zeros(2, np.float32), step)
+      writer.flush()
+      items = [sample.data for sample in client.sample(
+          'replay', 3, emit_timesteps=False, unpack_as_table_signature=True)]
+      server.stop()
+      # Step t's item has m = 3 - t steps to the episode's end.
+      returns = [sum(gamma**k * r for k, r in enumerate(rewards[t:])) for t in range(3)]
+      discounts = [0.0 if terminated else gamma**(3 - t) for t in range(3)]
+      sampled = sorted((float(i.reward), float(i.discount)) for i in items)
+      np.testing.assert_allclose(sampled, sorted(zip(returns, discounts)), rtol=1e-6)
+      out = losses.distributional.categorical_td_loss(
+          np.zeros((3, 11), np.float32), np.array(returns, np.float32),
+          np.array(discounts, np.float32), target_probs.astype(np.float32),
+          support.astype(np.float32))
+      expected = np.zeros((3, 11))
+      for b in range(3):
+        for j in range(11):
+          tz = np.clip(returns[b] + discounts[b] * support[j], -10.0, 10.0)
+          position = (tz + 10.0) / 2.0
+          low, high = int(np.floor(position)), int(np.ceil(position))
+          if low == high:
+            expected[b, low] += target_probs[b, j]
+          else:
+            expected[b, low] += target_probs[b, j] * (high - position)
+            expected[b, high] += target_probs[b, j] * (position - low)
+      self.assertAllClose(out.extra.target_probs, expected, atol=1e-5)
+      if terminated:  # All the mass on the two atoms around R.
+        self.assertAllClose(out.extra.target_q_values, returns, atol=1e-5)
 
   def test_config_checks_its_support(self):
     with self.assertRaisesRegex(config_lib.ConfigError, 'D4PGConfig.v_max'):
