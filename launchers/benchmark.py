@@ -1,6 +1,7 @@
 r"""Runs one agent on one environment for several seeds, in sequence, and tabulates the results.
 
   python -m launchers.benchmark --agent=ppo --env=CartPole-v1 --seeds=0,1,2 --num_steps=100000
+  python -m launchers.benchmark --agent=d4pg --env=Pendulum-v1 --num_actors=2 --num_steps=20000
 
 Each seed runs as its own process (`python -m launchers.<agent> --tuned ...`) in a fresh logdir
 under `--out`, so timings include nothing of the previous seed. Writes `results.json` and
@@ -22,7 +23,7 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c', 'ddpg', 'td3', 'sac')
+_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c', 'ddpg', 'td3', 'sac', 'd4pg')
 _SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c', 'ddpg': 'ddpg', 'td3': 'td3', 'sac': 'sac'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')
@@ -36,12 +37,17 @@ _SB3_PYTHON = flags.DEFINE_string(
     'each seed is also run with SB3 right after ours.')
 _EXTRA = flags.DEFINE_list('agent_flags', [], 'Extra flags for the launcher, e.g. '
                            '--agent_flags=--num_epochs=10,--eval_every=0.')
+_NUM_ACTORS = flags.DEFINE_integer(
+    'num_actors', None, "D4PG's actor processes (--agent=d4pg; default: the config's 0, acting "
+    "in the learner's process).", lower_bound=0)
 
 
 def _run_ours(seed: int, logdir: str) -> Dict[str, Any]:
   command = [sys.executable, '-m', f'launchers.{_AGENT.value}', f'--env={_ENV.value}',
              f'--num_steps={_NUM_STEPS.value}', f'--seed={seed}', f'--logdir={logdir}',
              f'--tuned={str(_TUNED.value).lower()}', '--eval_every=0'] + list(_EXTRA.value)
+  if _NUM_ACTORS.value is not None:
+    command.append(f'--num_actors={_NUM_ACTORS.value}')
   start = time.time()
   subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
   process_s = time.time() - start
@@ -98,6 +104,10 @@ def main(argv):
   if _SB3_PYTHON.value and _AGENT.value not in _SB3_ALGOS:
     print(f'error: --agent={_AGENT.value}: no Stable-Baselines3 counterpart; --sb3_python works '
           f"with {', '.join(_SB3_ALGOS)}", file=sys.stderr)
+    sys.exit(2)
+  if _NUM_ACTORS.value is not None and _AGENT.value != 'd4pg':
+    print(f'error: --num_actors={_NUM_ACTORS.value}: only --agent=d4pg has actor processes',
+          file=sys.stderr)
     sys.exit(2)
   if _NUM_STEPS.value < 1:
     print(f'error: --num_steps={_NUM_STEPS.value}: must be >= 1', file=sys.stderr)

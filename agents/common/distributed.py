@@ -88,12 +88,24 @@ def channel_tables(variables: Sequence[tf.Variable]) -> List[reverb.Table]:
   return [weights, reports]
 
 
-def error_buffer(config: config_lib.OffPolicyConfig, num_actors: int) -> float:
-  """The transition table's rate-limiter slack with K actors: the default, and room for the
-  steps each actor inserts before it reports them (twice `REPORT_EVERY`), so that the learner,
-  which learns on what was reported, never waits on inserts the limiter holds back."""
+# Steps the actors together may insert ahead of what the learner has sampled for (see
+# `error_buffer`): room for 20 actors' unreported steps.
+UNREPORTED_STEPS = 1000
+
+
+def error_buffer(config: config_lib.OffPolicyConfig) -> float:
+  """The transition table's rate-limiter slack with actor processes.
+
+  The learner learns on the steps actors reported; an actor reports up to `REPORT_EVERY`
+  steps after inserting them. Reverb's ratio limiter lets inserts run ahead of samples by
+  `learning_starts + error_buffer / samples_per_insert` steps; if the unreported steps of
+  all actors exceeded that, the actors would wait on the limiter and the learner on their
+  reports. This slack keeps that room at least `UNREPORTED_STEPS` (20 actors; beyond, raise
+  `learning_starts`), and is otherwise the default (`replay.make_rate_limiter`).
+  """
   spi = config.samples_per_insert
-  return max(0.1 * config.learning_starts * spi, spi, 2.0 * max(1, num_actors) * REPORT_EVERY * spi)
+  return max(0.1 * config.learning_starts * spi, spi,
+             (UNREPORTED_STEPS - config.learning_starts) * spi)
 
 
 class _Channel:
@@ -367,7 +379,7 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
       config, spec.observation, spec.action, context.logdir, context.replay_address,
       checkpointing.newest_intact_step(context.logdir),
       extra_tables=channel_tables(policy.network_variables),
-      error_buffer=error_buffer(config, config.num_actors))
+      error_buffer=error_buffer(config))
   supervisor = None
   if context.role != 'learner':
     address = replay.address
@@ -472,8 +484,7 @@ def serve(config: config_lib.OffPolicyConfig, spec: core.EnvironmentSpec,
   writes its checkpoints (asked for by the learner at each of its own) into
   `checkpoint_dir`, and starts from the newest one there."""
   signature, packed = off_policy.table_signature(spec.observation, spec.action)
-  tables = [off_policy.transition_table(config, signature,
-                                        error_buffer(config, config.num_actors)),
+  tables = [off_policy.transition_table(config, signature, error_buffer(config)),
             *channel_tables(policy_variables)]
   server = replay_lib.make_server(tables, port=port, checkpoint_dir=checkpoint_dir)
   print(f'Serving the replay, weights and reports tables at localhost:{server.port} '

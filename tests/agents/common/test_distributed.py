@@ -76,12 +76,13 @@ class ChannelsTest(absltest.TestCase):
     channel.close()
 
   def test_error_buffer_leaves_room_for_unreported_steps(self):
-    config = config_lib.OffPolicyConfig(batch_size=256, learning_starts=1000)
-    spi = config.samples_per_insert
-    self.assertEqual(distributed.error_buffer(config, 0), max(0.1 * 1000 * spi,
-                                                              2 * distributed.REPORT_EVERY * spi))
-    self.assertGreaterEqual(distributed.error_buffer(config, 4),
-                            4 * distributed.REPORT_EVERY * spi)
+    for learning_starts in (100, 1000, 5000):
+      config = config_lib.OffPolicyConfig(batch_size=256, learning_starts=learning_starts)
+      spi = config.samples_per_insert
+      buffer = distributed.error_buffer(config)
+      # Reverb lets inserts lead by learning_starts + error_buffer / spi steps.
+      self.assertGreaterEqual(learning_starts + buffer / spi, distributed.UNREPORTED_STEPS)
+      self.assertGreaterEqual(buffer, 0.1 * learning_starts * spi)  # Never below the default.
 
 
 class SupervisorTest(absltest.TestCase):
