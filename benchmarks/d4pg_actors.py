@@ -36,7 +36,8 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of every run.')
 _TARGET = flags.DEFINE_float('target', -200.0, 'Evaluation return whose first time is reported.')
 _EVAL_EVERY = flags.DEFINE_integer('eval_every', 2_000, 'Evaluate every this many env steps.')
 _OUT = flags.DEFINE_string('out', 'runs/benchmark/d4pg_actors', 'Output directory.')
-_EXTRA = flags.DEFINE_list('agent_flags', [], 'Extra launcher flags, e.g. --agent_flags=--n_step=3.')
+_EXTRA = flags.DEFINE_list('agent_flags', [],
+                           'Extra launcher flags, e.g. --agent_flags=--n_step=3.')
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -216,8 +216,9 @@ def save_replay(replay: Replay, logdir: str, step: int) -> str:
       `SERVER_TIMEOUT_S` (the call has no timeout of its own: it runs in a daemon thread).
   """
   if replay.server is None:
-    return replay_lib.call_with_timeout(lambda: replay_lib.checkpoint(replay.client),
-                                        SERVER_TIMEOUT_S, lambda: replay.stall('wrote no checkpoint'))
+    return replay_lib.call_with_timeout(
+        lambda: replay_lib.checkpoint(replay.client), SERVER_TIMEOUT_S,
+        lambda: replay.stall('wrote no checkpoint'))
   path = replay_lib.checkpoint(replay.client).rstrip('/')
   target = replay_checkpoint(logdir, step)
   shutil.rmtree(target, ignore_errors=True)

@@ -25,6 +25,15 @@ def run(module: str, logdir: str, *flags: str, timeout: float = 600):
                         capture_output=True, text=True, timeout=timeout)
 
 
+def alive(pid: int) -> bool:
+  """Whether process `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return f.read().split(')')[-1].split()[0] != 'Z'
+  except FileNotFoundError:
+    return False
+
+
 def evaluation(logdir: str) -> Dict:
   """The run's evaluation.json."""
   with open(os.path.join(logdir, 'evaluation.json')) as f:

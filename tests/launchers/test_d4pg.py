@@ -17,15 +17,6 @@ _SMALL = ['--env=Pendulum-v1', '--hidden_sizes=32,32', '--batch_size=32', '--lea
           '--log_every=100']
 
 
-def _alive(pid: int) -> bool:
-  """Whether `pid` runs (a zombie, dead but not yet reaped, does not count)."""
-  try:
-    with open(f'/proc/{pid}/stat') as f:
-      return f.read().split(')')[-1].split()[0] != 'Z'
-  except FileNotFoundError:
-    return False
-
-
 def _actor_pids(stdout: str):
   found = re.findall(r'Started \d+ actor process\(es\): pids ([\d, ]+)\.', stdout)
   return [int(p) for line in found for p in line.split(', ')]
@@ -64,7 +55,8 @@ class ActorProcessesTest(testing.LauncherTestCase):
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     pids = _actor_pids(result.stdout)
     self.assertEqual(len(pids), 2, result.stdout)
-    self.assertFalse([pid for pid in pids if _alive(pid)], 'actor processes outlived the run')
+    self.assertFalse([pid for pid in pids if testing.alive(pid)],
+                     'actor processes outlived the run')
     record = testing.evaluation(logdir)
     self.assertEqual(record['env_steps'], 800)
     self.assertGreaterEqual(record['replay_items'], 800 - 2 * 4)  # N-step tails may be pending.
@@ -92,7 +84,7 @@ class ActorProcessesTest(testing.LauncherTestCase):
     self.assertRegex(stdout, rf'Warning: actor 0 \(pid {pid}\) exited with status -9; starting it '
                      r'again \(restart 1 of 3')
     self.assertEqual(testing.evaluation(logdir)['actor_restarts'], 1)
-    self.assertFalse([p for p in _actor_pids(stdout) if _alive(p)])
+    self.assertFalse([p for p in _actor_pids(stdout) if testing.alive(p)])
 
   def test_sigterm_stops_every_process_and_the_learner_resumes_with_its_replay(self):
     logdir = self.create_tempdir()
@@ -106,13 +98,14 @@ class ActorProcessesTest(testing.LauncherTestCase):
     self.assertIn('Interrupted: saved', stdout)
     pids = _actor_pids(stdout)
     self.assertEqual(len(pids), 2, stdout)
-    self.assertFalse([pid for pid in pids if _alive(pid)], 'actor processes outlived the run')
+    self.assertFalse([pid for pid in pids if testing.alive(pid)],
+                     'actor processes outlived the run')
 
     result = testing.run('d4pg', logdir, *_SMALL, *flags)
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertRegex(result.stdout, r'Resumed from .* transitions in replay')
     self.assertEqual(testing.evaluation(logdir)['env_steps'], 6000)
-    self.assertFalse([p for p in _actor_pids(result.stdout) if _alive(p)])
+    self.assertFalse([p for p in _actor_pids(result.stdout) if testing.alive(p)])
 
 
 class RolesTest(testing.LauncherTestCase):

@@ -20,18 +20,10 @@ from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distributed
 from agents.common import off_policy
+from tests.launchers import launcher_testing as testing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
-
-
-def _alive(pid: int) -> bool:
-  """Whether `pid` runs (a zombie, dead but not yet reaped, does not count)."""
-  try:
-    with open(f'/proc/{pid}/stat') as f:
-      return f.read().split(')')[-1].split()[0] != 'Z'
-  except FileNotFoundError:
-    return False
 
 
 def _server(variables):
@@ -132,7 +124,7 @@ class SupervisorTest(absltest.TestCase):
     start = time.monotonic()
     supervisor.stop(grace_s=1.0)
     self.assertLess(time.monotonic() - start, 5.0)
-    self.assertFalse(any(_alive(pid) for pid in pids))
+    self.assertFalse(any(testing.alive(pid) for pid in pids))
 
   def test_actors_die_with_a_learner_killed_by_sigkill(self):
     learner = textwrap.dedent(f'''
@@ -149,13 +141,13 @@ class SupervisorTest(absltest.TestCase):
                                stdout=subprocess.PIPE, text=True)
     pids = [int(p) for p in process.stdout.readline().split()]
     self.assertLen(pids, 2)
-    self.assertTrue(all(_alive(pid) for pid in pids))
+    self.assertTrue(all(testing.alive(pid) for pid in pids))
     process.send_signal(signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(testing.alive(pid) for pid in pids) and time.monotonic() < deadline:
       time.sleep(0.1)
-    self.assertFalse(any(_alive(pid) for pid in pids))
+    self.assertFalse(any(testing.alive(pid) for pid in pids))
 
 
 if __name__ == '__main__':
