@@ -12,7 +12,11 @@ from agents.actor_critic import config as actor_critic_config
 from agents.d4pg import builder as d4pg_builder
 from agents.d4pg import config as d4pg_config
 from agents.ddpg import builder as ddpg_builder
+from agents.dpg import builder as dpg_builder
+from agents.dpg import config as dpg_config
 from agents.ddpg import config as ddpg_config
+from agents.off_policy_ac import builder as off_policy_ac_builder
+from agents.off_policy_ac import config as off_policy_ac_config
 from agents.ppo import builder as ppo_builder
 from agents.ppo import config as ppo_config
 from agents.reinforce import builder as reinforce_builder
@@ -66,4 +70,7 @@ AGENTS = {
     'td3': _launcher(td3_config, 'TD3Config', ddpg_builder, 'Pendulum-v1', 20_000),
     'sac': _launcher(sac_config, 'SACConfig', sac_builder, 'Pendulum-v1', 20_000),
     'd4pg': _launcher(d4pg_config, 'D4PGConfig', d4pg_builder, 'Pendulum-v1', 20_000),
+    'dpg': _launcher(dpg_config, 'DPGConfig', dpg_builder, 'Pendulum-v1', 50_000),
+    'off_policy_ac': _launcher(off_policy_ac_config, 'OffPolicyActorCriticConfig',
+                               off_policy_ac_builder, 'CartPole-v1', 300_000),
 }

@@ -4,13 +4,13 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from agents.actor_critic import actor as actor_lib
 from agents.actor_critic import config as config_lib
 from agents.actor_critic import learner as learner_lib
 from agents.common import core
 from agents.common import distribute
 from agents.common import environments
 from agents.common import policies
+from agents.common import transitions
 from networks import actor_critic
 
 
@@ -46,7 +46,7 @@ def make_agent(config: config_lib.ActorCriticConfig,
   `config.num_envs` environments."""
   parts = make_components(context.spec, config, context.strategy, context.seed)
   env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
-  actor = actor_lib.TransitionActor(env, parts.policy, config.discount)
+  actor = transitions.TransitionActor(env, parts.policy, config.discount)
   return core.Agent(actors=[actor], learners=[parts.learner],
                     policy=core.mode_policy(parts.policy),
                     state=dict(learner=parts.learner, actor=parts.policy),

@@ -1,6 +1,6 @@
 """One-step actor-critic learner: one compiled update per environment step (TD(0) critic)."""
 
-from typing import Dict, NamedTuple
+from typing import Dict
 
 from dm_env import specs
 import numpy as np
@@ -8,30 +8,9 @@ import tensorflow as tf
 
 from agents.actor_critic import config as config_lib
 from agents.common import core
+from agents.common import transitions
 from agents.common import learning
 import losses
-
-
-class Transition(NamedTuple):
-  """One step of B environments, all with leading dim [B].
-
-  Attributes:
-    observation: S, the observations the actions were taken from.
-    action: A.
-    reward: R.
-    next_observation: S', the real next observation (the final one where an episode ended,
-      not the first of the next episode).
-    terminated: 1.0 where S' is terminal (v(S') = 0).
-    truncated: 1.0 where a time limit cut the episode at S' (v(S') is kept).
-    discount_weight: I = gamma^t of each environment's episode at S (the actor keeps it).
-  """
-  observation: tf.Tensor
-  action: tf.Tensor
-  reward: tf.Tensor
-  next_observation: tf.Tensor
-  terminated: tf.Tensor
-  truncated: tf.Tensor
-  discount_weight: tf.Tensor
 
 
 class ActorCriticLearner(tf.Module):
@@ -75,7 +54,7 @@ class ActorCriticLearner(tf.Module):
     obs = tf.TensorSpec((b,) + tuple(observation_spec.shape),
                         tf.as_dtype(np.dtype(observation_spec.dtype)))
     vec = tf.TensorSpec((b,), tf.float32)
-    signature = Transition(
+    signature = transitions.Transition(
         observation=obs,
         action=tf.TensorSpec((b,) + tuple(action_spec.shape),
                              tf.as_dtype(np.dtype(action_spec.dtype))),
@@ -86,16 +65,16 @@ class ActorCriticLearner(tf.Module):
                                autograph=False, jit_compile=config.jit_compile)
     self._update_direct = core.per_step(self._update)
 
-  def step(self, transition: Transition) -> Dict[str, tf.Tensor]:
+  def step(self, transition: transitions.Transition) -> Dict[str, tf.Tensor]:
     """One update of the critic and the actor from one transition per environment.
 
     Returns:
       A flat dict of scalars: td_error (mean delta), policy_loss, value_loss, entropy,
       discount_weight (mean I used), actor_grad_norm, critic_grad_norm.
     """
-    return self._update_direct(Transition(*transition))
+    return self._update_direct(transitions.Transition(*transition))
 
-  def _update_graph(self, transition: Transition) -> Dict[str, tf.Tensor]:
+  def _update_graph(self, transition: transitions.Transition) -> Dict[str, tf.Tensor]:
     config = self._config
     b = config.num_envs
     mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=b)

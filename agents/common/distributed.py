@@ -4,18 +4,22 @@ Horgan et al. 2018), on the same pieces as the one-process off-policy agents.
     actor process i (role 'actor')              learner process (role 'learner')
       pull weights ◀── 'weights' table (1 item) ◀── publish: policy variables, env steps,
       act, N-step transitions ──▶ 'replay' table ──▶     stop flag, max priority
-      every REPORT_EVERY steps / episode end       learner steps (the replay ratio is the
-        ──▶ 'reports' queue: (actor, steps,         table's rate limiter), periodic evaluation,
-             episode return, length) ──────────▶  checkpoints: `loop.run`'s, unchanged
+      at each episode end ──▶ 'reports' queue:     env steps = transitions inserted; learner
+        (actor, episode return, length) ───────▶  steps per env step, periodic evaluation,
+                                                   checkpoints: `loop.run`'s, unchanged
 
 Every channel is a Reverb table on one server: the learner's in-process server (one machine:
 `--num_actors=K` starts K actor processes next to it) or a server process of its own
 (`--role=replay`, then `--role=learner` and `--role=actor` at its `--replay_address`, on any
 machines). In the learner's `loop.run`, the actors are one `RemoteActors`: its `act` returns
-the env steps and episodes the actors reported, so budgets, logging, evaluation, checkpoints
-and resume are the one loop's. An actor reports only transitions the table has confirmed, so
-a checkpoint of the table holds every step the run has counted (a resumed learner restarts
-its actors on fresh episodes).
+the transitions inserted into the table since its last call as env steps (every env step
+becomes one N-step transition; the last N - 1 of an episode when it ends) and the episodes
+the actors reported, so budgets, logging, evaluation, checkpoints and resume are the one
+loop's, and a checkpoint of the table holds every step the run has counted (a resumed learner
+restarts its actors on fresh episodes). The learner takes `updates_per_step` updates per
+counted step, which is what the table's rate limiter allows: actors the learner cannot keep
+up with wait on their inserts (back-pressure, not a fault: an actor waits as long as its
+server answers).
 
 Every actor explores with the same noise as the one-process agent (D4PG's Gaussian sigma; no
 per-actor scales), seeded by the run's seed, its index and the step it starts at. Actors act
@@ -54,8 +58,6 @@ from agents.common import replay as replay_lib
 
 WEIGHTS_TABLE = 'weights'
 REPORTS_TABLE = 'reports'
-# An actor reports its steps at least this often (and at every episode end).
-REPORT_EVERY = 50
 # The longest the learner waits for any actor's report: a new actor process needs ~10 s to
 # import TensorFlow and build its policy on the development machine.
 ACTOR_TIMEOUT_S = 120.0
@@ -78,34 +80,14 @@ def weights_signature(variables: Sequence[tf.Variable]) -> Dict[str, Any]:
 
 def channel_tables(variables: Sequence[tf.Variable]) -> List[reverb.Table]:
   """The tables besides the transitions': 'weights' (the newest item only) and 'reports' (a
-  queue of float64 `[actor, env steps, episode return or NaN, episode length]`)."""
+  queue of float64 `[actor, episode return, episode length]`, one per finished episode)."""
   weights = reverb.Table(
       name=WEIGHTS_TABLE, sampler=reverb.selectors.Lifo(), remover=reverb.selectors.Fifo(),
       max_size=1, rate_limiter=reverb.rate_limiters.MinSize(1),
       signature=weights_signature(variables))
   reports = reverb.Table.queue(REPORTS_TABLE, _MAX_REPORTS,
-                               signature=tf.TensorSpec((4,), tf.float64, name='report'))
+                               signature=tf.TensorSpec((3,), tf.float64, name='report'))
   return [weights, reports]
-
-
-# Steps the actors together may insert ahead of what the learner has sampled for (see
-# `error_buffer`): room for 20 actors' unreported steps.
-UNREPORTED_STEPS = 1000
-
-
-def error_buffer(config: config_lib.OffPolicyConfig) -> float:
-  """The transition table's rate-limiter slack with actor processes.
-
-  The learner learns on the steps actors reported; an actor reports up to `REPORT_EVERY`
-  steps after inserting them. Reverb's ratio limiter lets inserts run ahead of samples by
-  `learning_starts + error_buffer / samples_per_insert` steps; if the unreported steps of
-  all actors exceeded that, the actors would wait on the limiter and the learner on their
-  reports. This slack keeps that room at least `UNREPORTED_STEPS` (20 actors; beyond, raise
-  `learning_starts`), and is otherwise the default (`replay.make_rate_limiter`).
-  """
-  spi = config.samples_per_insert
-  return max(0.1 * config.learning_starts * spi, spi,
-             (UNREPORTED_STEPS - config.learning_starts) * spi)
 
 
 class _Channel:
@@ -182,42 +164,61 @@ class WeightsSubscriber:
     self.max_priority = float(sample.data['max_priority'])
     return True
 
-  def watch_for_stop(self, period_s: float = 1.0) -> threading.Thread:
-    """Starts a daemon thread that reads the stop flag every `period_s` and, once it is set,
-    requests the process's stop (`core.Interrupts.request`): an actor held back by the rate
-    limiter of a learner that has finished sees it within a second."""
 
-    def watch():
-      client = reverb.Client(self._address)
-      while True:
-        time.sleep(period_s)
-        try:
-          if not client.server_info(timeout=5)[WEIGHTS_TABLE].current_size:
-            continue
+class _Watchdog:
+  """An actor process's view of its server, read by a daemon thread every `period_s`: once the
+  learner publishes the stop flag, or the server has not answered for `SERVER_TIMEOUT_S`, it
+  requests the process's stop (`core.Interrupts.request`), so that an actor waiting on the
+  rate limiter (back-pressure, for as long as the server answers) still ends. `server_lost`
+  says which it was."""
+
+  def __init__(self, address: str, period_s: float = 1.0):
+    self.server_lost = False
+    self._address = address
+    self._period_s = period_s
+    threading.Thread(target=self._watch, daemon=True, name='actor_watchdog').start()
+
+  def _watch(self) -> None:
+    client = reverb.Client(self._address)
+    answered = time.monotonic()
+    while True:
+      time.sleep(self._period_s)
+      try:
+        stop = False
+        if client.server_info(timeout=5)[WEIGHTS_TABLE].current_size:
           sample = next(client.sample(WEIGHTS_TABLE, 1, emit_timesteps=False,
                                       unpack_as_table_signature=True))
-        except Exception:  # pylint: disable=broad-except
-          continue  # The acting thread meets a server that fails, and says so.
-        if bool(sample.data['stop']):
-          core.Interrupts.request()
-          return
+          stop = bool(sample.data['stop'])
+        answered = time.monotonic()
+      except Exception:  # pylint: disable=broad-except
+        stop = False
+        if time.monotonic() - answered >= off_policy.SERVER_TIMEOUT_S:
+          self.server_lost = True
+          stop = True
+      if stop:
+        core.Interrupts.request()
+        return
 
-    thread = threading.Thread(target=watch, daemon=True, name='stop_watcher')
-    thread.start()
-    return thread
+
+def inserted(info: Dict[str, Any]) -> int:
+  """Transitions inserted into the replay table since it was made (checkpoints keep the count),
+  from `client.server_info()`."""
+  return int(info[replay_lib.DEFAULT_TABLE].rate_limiter_info.insert_stats.completed)
 
 
-def read_reports(replay: off_policy.Replay) -> np.ndarray:
-  """Takes every report in the queue: float64 `[n, 4]` rows `[actor, steps, return, length]`."""
-  size = replay.client.server_info(timeout=int(off_policy.SERVER_TIMEOUT_S))
-  count = int(size[REPORTS_TABLE].current_size)
+def read_reports(replay: off_policy.Replay, info: Optional[Dict[str, Any]] = None) -> np.ndarray:
+  """Takes every report in the queue: float64 `[n, 3]` rows `[actor, return, length]`.
+  `info`: a `server_info()` just read (else read here)."""
+  if info is None:
+    info = replay.client.server_info(timeout=int(off_policy.SERVER_TIMEOUT_S))
+  count = int(info[REPORTS_TABLE].current_size)
   if not count:
-    return np.zeros((0, 4))
+    return np.zeros((0, 3))
   samples = replay_lib.call_with_timeout(
       lambda: [s.data for s in replay.client.sample(REPORTS_TABLE, count, emit_timesteps=False,
                                                      unpack_as_table_signature=True)],
       off_policy.SERVER_TIMEOUT_S, lambda: replay.stall('gave no reports'))
-  return np.stack(samples).reshape(-1, 4)
+  return np.stack(samples).reshape(-1, 3)
 
 
 def _die_with_parent() -> None:
@@ -300,9 +301,21 @@ class Supervisor:
         process.wait()
 
 
+class InsertCount(tf.Module):
+  """The replay table's insert count that the run's env steps have counted up to; in the
+  run's checkpoint, so that a resumed learner counts the transitions its table holds beyond
+  its checkpointed step (and learns on them) instead of dropping them (its samples would then
+  lag the rate limiter's ratio for good, and hold the actors back)."""
+
+  def __init__(self):
+    super().__init__(name='insert_count')
+    self.value = tf.Variable(-1, dtype=tf.int64, trainable=False, name='value')
+
+
 class RemoteActors(core.Actor):
   """The actor processes as the learner's loop sees them: `act` publishes fresh weights, then
-  returns what the actors reported since the last call (waiting for at least one step).
+  returns the transitions inserted since the last call as env steps (waiting for at least
+  one) and the episodes the actors reported.
 
   Args:
     replay: the connection to the server.
@@ -319,11 +332,22 @@ class RemoteActors(core.Actor):
     self._learning_starts = learning_starts
     self._supervisor = supervisor
     self._env_steps = 0
+    self.counted = InsertCount()
     self._started = False
 
+  def _server_info(self) -> Dict[str, Any]:
+    try:
+      return self._replay.client.server_info(timeout=int(off_policy.SERVER_TIMEOUT_S))
+    except reverb.errors.DeadlineExceededError:
+      raise core.RunStopped(f'the replay server at {self._replay.address} did not answer '
+                            f'within {off_policy.SERVER_TIMEOUT_S:g} s') from None
+
   def reset(self, env_steps: int) -> None:
-    """Publishes the weights, then starts the actor processes (once)."""
+    """Publishes the weights, then starts the actor processes (once). A resumed run counts on
+    from the insert count of its checkpoint; a new one from the table's count now."""
     self._env_steps = env_steps
+    now, restored = inserted(self._server_info()), int(self.counted.value.numpy())
+    self.counted.value.assign(restored if 0 <= restored <= now else now)
     self._publisher.publish(env_steps)
     if self._supervisor is not None and not self._started:
       self._supervisor.start()
@@ -339,19 +363,22 @@ class RemoteActors(core.Actor):
       core.check_interrupt()
       if self._supervisor is not None:
         self._supervisor.poll()
-      reports = read_reports(self._replay)
-      if len(reports):
+      info = self._server_info()
+      new = inserted(info) - int(self.counted.value.numpy())
+      if new > 0:
         break
       if time.monotonic() >= deadline:
         who = (f'see {self._supervisor.log_path(0)}' if self._supervisor is not None else
                f'are actors running with --replay_address={self._replay.address}?')
-        raise core.RunStopped(f'no actor reported a step for {ACTOR_TIMEOUT_S:g} s ({who})')
+        raise core.RunStopped(f'no actor inserted a transition for {ACTOR_TIMEOUT_S:g} s '
+                              f'({who})')
       time.sleep(0.005)
-    steps = min(int(reports[:, 1].sum()), max_steps)
+    steps = min(new, max_steps)
+    self.counted.value.assign_add(steps)
     self._env_steps += steps
-    ended = reports[~np.isnan(reports[:, 2])]
-    return core.Acted(None, steps, [float(r) for r in ended[:, 2]],
-                      [int(n) for n in ended[:, 3]])
+    reports = read_reports(self._replay, info)
+    return core.Acted(None, steps, [float(r) for r in reports[:, 1]],
+                      [int(n) for n in reports[:, 2]])
 
   def close(self) -> None:
     """Publishes the stop flag (for actors on other machines), stops this process's actors."""
@@ -378,8 +405,7 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   replay = off_policy.make_replay(
       config, spec.observation, spec.action, context.logdir, context.replay_address,
       checkpointing.newest_intact_step(context.logdir),
-      extra_tables=channel_tables(policy.network_variables),
-      error_buffer=error_buffer(config))
+      extra_tables=channel_tables(policy.network_variables))
   supervisor = None
   if context.role != 'learner':
     address = replay.address
@@ -401,6 +427,7 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
 
   fields = off_policy.replay_state(config, context, replay, policy, learner, flush=lambda: None)
   fields['report'] = report
+  fields['state'] = {**fields['state'], 'insert_count': actors.counted}
   return core.Agent(actors=[actors], learners=[learner], policy=core.mode_policy(policy),
                     learning_starts=config.learning_starts,
                     learner_steps_per_act=config.updates_per_step, learn_per_env_step=True,
@@ -411,12 +438,13 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
               actor_id: int) -> int:
   """The main of an actor process: acts with `policy` (whose variables it pulls) and writes
   N-step transitions to the server at `context.replay_address` until the learner publishes the
-  stop flag (watched by a thread, so that an actor the rate limiter holds back sees it), a
-  signal, or the server stops answering. Returns the exit status (0: stopped as
-  asked; 1: the server failed, with one line on stderr)."""
+  stop flag, a signal, or the server stops answering for `SERVER_TIMEOUT_S` (a `_Watchdog`
+  thread sees both while the actor waits on the rate limiter). Returns the exit status (0:
+  stopped as asked; 1: the server failed, with one line on stderr)."""
   address = context.replay_address
   client = reverb.Client(address)
   subscriber = WeightsSubscriber(client, address, policy.network_variables)
+  watchdog = None
   with core.Interrupts():
     try:
       deadline = time.monotonic() + ACTOR_TIMEOUT_S
@@ -426,9 +454,13 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
                                 f'{ACTOR_TIMEOUT_S:g} s')
         core.check_interrupt()
         time.sleep(0.1)
-      subscriber.watch_for_stop()
+      watchdog = _Watchdog(address)
       return _act_until_stopped(config, context, policy, actor_id, client, subscriber)
     except KeyboardInterrupt:
+      if watchdog is not None and watchdog.server_lost:
+        print(f'error: actor {actor_id}: the replay server at {address} did not answer for '
+              f'{off_policy.SERVER_TIMEOUT_S:g} s', file=sys.stderr, flush=True)
+        return 1
       return 0
     except (core.RunStopped, environments_lib.NonFiniteError, reverb.errors.ReverbError) as error:
       print(f'error: actor {actor_id}: {error}', file=sys.stderr, flush=True)
@@ -440,33 +472,28 @@ def _act_until_stopped(config, context, policy, actor_id: int, client: reverb.Cl
   start = subscriber.env_steps
   seed = int(np.random.SeedSequence([context.env_seed, actor_id, start]).generate_state(1)[0])
   policy.reseed(seed)
-  stall = lambda what: core.RunStopped(f'the replay table at {context.replay_address} {what} '
-                                       f'within {off_policy.SERVER_TIMEOUT_S:g} s')
   packed = replay_lib.can_pack(context.spec.observation, context.spec.action)
   priority = lambda transition: subscriber.max_priority
+  # No time limit on a write: the rate limiter holds actors back while the learner catches
+  # up; the watchdog ends the wait if the server is gone.
   writer = replay_lib.NStepTransitionWriter(
       client, replay_lib.DEFAULT_TABLE, config.n_step, config.discount, priority=priority,
-      packed=packed, timeout_s=off_policy.SERVER_TIMEOUT_S)
+      packed=packed, timeout_s=math.inf)
   env = environments_lib.make_environment(context.env_id, seed=seed % (2**31))
-  actor = off_policy.ReplayActor(env, policy, writer, config.learning_starts, seed, stall=stall)
-  reports = _Channel(client, REPORTS_TABLE, off_policy.SERVER_TIMEOUT_S)
+  actor = off_policy.ReplayActor(env, policy, writer, config.learning_starts, seed)
+  reports = _Channel(client, REPORTS_TABLE, math.inf)
   print(f'actor {actor_id}: acting from {start:,} env steps of the run (pid {os.getpid()}).',
         flush=True)
   try:
     actor.reset(start)
-    unreported, since_pull = 0, 0
+    since_pull = 0
     while True:
       core.check_interrupt()
       acted = actor.act(1)
-      unreported += 1
       since_pull += 1
-      ended = bool(acted.episode_returns)
-      if ended or unreported >= REPORT_EVERY:
-        actor.flush()  # Only confirmed transitions are reported.
-        episode = ((acted.episode_returns[0], acted.episode_lengths[0]) if ended else
-                   (math.nan, 0))
-        reports.put(np.array([actor_id, unreported, *episode], np.float64))
-        unreported = 0
+      if acted.episode_returns:
+        reports.put(np.array([actor_id, acted.episode_returns[0], acted.episode_lengths[0]],
+                             np.float64))
       if since_pull >= config.actor_update_period:
         subscriber.pull()
         actor.advance_to(subscriber.env_steps)
@@ -484,7 +511,7 @@ def serve(config: config_lib.OffPolicyConfig, spec: core.EnvironmentSpec,
   writes its checkpoints (asked for by the learner at each of its own) into
   `checkpoint_dir`, and starts from the newest one there."""
   signature, packed = off_policy.table_signature(spec.observation, spec.action)
-  tables = [off_policy.transition_table(config, signature, error_buffer(config)),
+  tables = [off_policy.transition_table(config, signature),
             *channel_tables(policy_variables)]
   server = replay_lib.make_server(tables, port=port, checkpoint_dir=checkpoint_dir)
   print(f'Serving the replay, weights and reports tables at localhost:{server.port} '

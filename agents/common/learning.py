@@ -195,16 +195,6 @@ def apply_global_gradients(optimizer: tf.keras.optimizers.Optimizer,
                                           use_norm=tf.where(finite, grad_norm, 0.0))
   optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
   return grad_norm
-  grad_norm = tf.linalg.global_norm(gradients)
-  if max_grad_norm > 0:
-    gradients, _ = tf.clip_by_global_norm(gradients, max_grad_norm, use_norm=grad_norm)
-
-  def apply():
-    optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
-    return tf.constant(True)
-
-  tf.cond(tf.math.is_finite(grad_norm), apply, lambda: tf.constant(False))
-  return grad_norm
 
 
 def explained_variance(targets: tf.Tensor, predictions: tf.Tensor) -> tf.Tensor:

@@ -8,13 +8,13 @@ from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
-from agents.actor_critic import actor as actor_lib
 from agents.actor_critic import builder
 from agents.actor_critic import config as ac_config
 from agents.actor_critic import learner as learner_lib
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import environments
+from agents.common import transitions
 from tests.agents.common import fake_envs
 
 _OBS_SPEC = specs.Array((3,), np.float32, name='observation')
@@ -39,7 +39,7 @@ def transition(rng, terminated=0.0, truncated=0.0, num_envs=1, action_spec=_DISC
     action = rng.integers(0, 3, size=(num_envs,)).astype(np.int32)
   else:
     action = rng.uniform(-1, 1, size=(num_envs, 2)).astype(np.float32)
-  return learner_lib.Transition(
+  return transitions.Transition(
       observation=rng.normal(size=(num_envs, 3)).astype(np.float32), action=action,
       reward=rng.normal(size=(num_envs,)).astype(np.float32),
       next_observation=rng.normal(size=(num_envs, 3)).astype(np.float32),
@@ -181,7 +181,7 @@ class TransitionActorTest(tf.test.TestCase):
                               action_spec=env.action_spec(), hidden_sizes=(4,), num_envs=2,
                               discount=gamma)
     recording = _RecordingPolicy(policy, learner)
-    actor = actor_lib.TransitionActor(env, recording, gamma)
+    actor = transitions.TransitionActor(env, recording, gamma)
     actor.reset(0)
     self.assertEqual(recording.sampled_after, [])  # Nothing sampled before the first act.
     references = [fake_envs.counter_reference(i, num_steps, limit) for i in range(2)]
@@ -220,7 +220,7 @@ class TransitionActorTest(tf.test.TestCase):
     _, policy, _ = make(observation_spec=env.observation_spec(),
                         action_spec=env.action_spec(), hidden_sizes=(4,), num_envs=2,
                         discount=0.5)
-    actor = actor_lib.TransitionActor(env, policy, 0.5)
+    actor = transitions.TransitionActor(env, policy, 0.5)
     actor.reset(0)
     actor.act(2)
     weight = actor.act(2).experience.discount_weight

@@ -20,6 +20,7 @@ from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distributed
 from agents.common import off_policy
+from agents.common import replay as replay_lib
 from tests.launchers import launcher_testing as testing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
@@ -60,21 +61,39 @@ class ChannelsTest(absltest.TestCase):
     server, replay = _server([tf.Variable(0.0)])
     self.addCleanup(server.stop)
     channel = distributed._Channel(replay.client, distributed.REPORTS_TABLE, 5.0)
-    rows = [[0, 50, np.nan, 0], [1, 30, -120.5, 200], [0, 10, np.nan, 0]]
+    rows = [[0, -150.5, 200], [1, -120.5, 200], [0, -90.0, 200]]
     for row in rows:
       channel.put(np.array(row, np.float64))
     np.testing.assert_array_equal(distributed.read_reports(replay), rows)
-    self.assertEqual(distributed.read_reports(replay).shape, (0, 4))
+    self.assertEqual(distributed.read_reports(replay).shape, (0, 3))
     channel.close()
 
-  def test_error_buffer_leaves_room_for_unreported_steps(self):
-    for learning_starts in (100, 1000, 5000):
-      config = config_lib.OffPolicyConfig(batch_size=256, learning_starts=learning_starts)
-      spi = config.samples_per_insert
-      buffer = distributed.error_buffer(config)
-      # Reverb lets inserts lead by learning_starts + error_buffer / spi steps.
-      self.assertGreaterEqual(learning_starts + buffer / spi, distributed.UNREPORTED_STEPS)
-      self.assertGreaterEqual(buffer, 0.1 * learning_starts * spi)  # Never below the default.
+  def test_the_learner_counts_inserted_transitions_as_env_steps(self):
+    policy_vars = [tf.Variable(np.zeros(2, np.float32))]
+    signature = tf.TensorSpec((3,), tf.float32)
+    table = replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, 100, signature)
+    server = reverb.Server([table, *distributed.channel_tables(policy_vars)])
+    self.addCleanup(server.stop)
+    address = f'localhost:{server.port}'
+    replay = off_policy.Replay(reverb.Client(address), address, server)
+    publisher = distributed.WeightsPublisher(replay, policy_vars)
+    actors = distributed.RemoteActors(replay, publisher, learning_starts=0)
+    for _ in range(2):  # Transitions of an earlier run are not counted again.
+      replay.client.insert(np.zeros(3, np.float32), {replay_lib.DEFAULT_TABLE: 1.0})
+    actors.reset(2)
+    for _ in range(5):
+      replay.client.insert(np.zeros(3, np.float32), {replay_lib.DEFAULT_TABLE: 1.0})
+    channel = distributed._Channel(replay.client, distributed.REPORTS_TABLE, 5.0)
+    channel.put(np.array([0, -100.0, 4], np.float64))
+    acted = actors.act(max_steps=3)  # The budget caps what is counted ...
+    self.assertEqual((acted.env_steps, list(acted.episode_returns), list(acted.episode_lengths)),
+                     (3, [-100.0], [4]))
+    acted = actors.act(max_steps=100)  # ... and the rest comes with the next call.
+    self.assertEqual((acted.env_steps, list(acted.episode_returns)), (2, []))
+    info = replay.client.server_info()
+    self.assertEqual(info[distributed.WEIGHTS_TABLE].current_size, 1)  # Published at reset.
+    actors.close()
+    channel.close()
 
 
 class SupervisorTest(absltest.TestCase):

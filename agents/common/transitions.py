@@ -1,20 +1,45 @@
-"""The one-step actor-critic's actor: one step of B environments per call, online."""
+"""Online learning from single steps: B environments stepped once per `act`, the transition
+handed straight to the learner (the one-step actor-critic, DPG's COPDAC-Q)."""
 
 import pickle
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
+import tensorflow as tf
 
-from agents.actor_critic import learner as learner_lib
 from agents.common import core
 from agents.common import environments
+
+
+class Transition(NamedTuple):
+  """One step of B environments, all with leading dim [B].
+
+  Attributes:
+    observation: S, the observations the actions were taken from.
+    action: A.
+    reward: R.
+    next_observation: S', the real next observation (the final one where an episode ended,
+      not the first of the next episode).
+    terminated: 1.0 where S' is terminal (v(S') = 0).
+    truncated: 1.0 where a time limit cut the episode at S' (v(S') is kept).
+    discount_weight: I = gamma^t of each environment's episode at S (the actor keeps it).
+  """
+  observation: tf.Tensor
+  action: tf.Tensor
+  reward: tf.Tensor
+  next_observation: tf.Tensor
+  terminated: tf.Tensor
+  truncated: tf.Tensor
+  discount_weight: tf.Tensor
+
 
 
 class TransitionActor(core.Actor):
   """Steps a `VectorEnv` once per `act` and returns the transition for an online update.
 
   The next action is sampled at the start of the next `act`, after the learner's update, so
-  every step is taken by the current policy (Sutton & Barto 2018, section 13.5). The actor
+  every step is taken by the current policy (Sutton & Barto 2018, section 13.5; the
+  behaviour policy of an off-policy learner, e.g. DPG's, likewise follows every update). The actor
   also keeps each environment's I = gamma^t of the book's episodic actor-critic (1 at an
   episode's first step) and hands it to the learner with the transition.
 
@@ -65,7 +90,7 @@ class TransitionActor(core.Actor):
     weight = self._weight
     ended32 = ended.astype(np.float32)
     self._weight = (np.float32(1.0) - ended32) * np.float32(self._discount) * weight + ended32
-    transition = learner_lib.Transition(
+    transition = Transition(
         observation=self._observation, action=action, reward=step.reward,
         next_observation=next_observation, terminated=step.terminated.astype(np.float32),
         truncated=step.truncated.astype(np.float32), discount_weight=weight)
