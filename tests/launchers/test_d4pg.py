@@ -115,6 +115,8 @@ class RolesTest(testing.LauncherTestCase):
     address = f'localhost:{portpicker.pick_unused_port()}'
     server = _popen(os.path.join(tmp, 'server'), '--role=replay', f'--replay_address={address}')
     self.addCleanup(lambda: server.poll() is None and server.kill())
+    serving = server.stdout.readline()  # The learner connects once the server serves.
+    self.assertIn(f'at localhost:{address.split(":")[1]}', serving)
     learner = _popen(os.path.join(tmp, 'learner'), '--role=learner', f'--replay_address={address}',
                      '--num_steps=600')
     actor = _popen(os.path.join(tmp, 'actor'), '--role=actor', f'--replay_address={address}',
@@ -128,8 +130,7 @@ class RolesTest(testing.LauncherTestCase):
     self.assertIn('actor 0: acting from 0 env steps', stdout)
     self.assertFalse(os.path.exists(os.path.join(tmp, 'actor')), 'an actor wrote a logdir')
     server.send_signal(signal.SIGTERM)
-    stdout, stderr = server.communicate(timeout=60)
+    _, stderr = server.communicate(timeout=60)
     self.assertEqual(server.returncode, 0, stderr[-3000:])
-    self.assertIn(f'at localhost:{address.split(":")[1]}', stdout)
     # The learner asked the server for a checkpoint with each of its own.
     self.assertTrue(os.listdir(os.path.join(tmp, 'server', 'replay_server')))
