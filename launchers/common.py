@@ -20,6 +20,7 @@ from agents.common import distribute
 from agents.common import distributed
 from agents.common import environments
 from agents.common import loop
+from agents.common import off_policy
 from agents.common import seeding
 from launchers import flags as flags_lib
 from agents import registry
@@ -210,11 +211,18 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
       policy = launcher.make_actor_policy(config, context)
     except ValueError as error:
       _fail(error)
-    if role == 'actor':
-      sys.exit(distributed.run_actor(config, context, policy, extra['actor_id'].value))
-    distributed.serve(config, context.spec, policy.network_variables,
-                      int(address.rpartition(':')[2]),
-                      os.path.abspath(os.path.join(settings.logdir, 'replay_server')))
+    try:
+      if role == 'actor':
+        sys.exit(distributed.run_actor(config, context, policy, extra['actor_id'].value))
+      distributed.serve(config, context.spec, policy.network_variables,
+                        int(address.rpartition(':')[2]),
+                        os.path.abspath(os.path.join(settings.logdir, 'replay_server')))
+    except KeyboardInterrupt:  # A signal, or an actor's stop flag / lost server.
+      if distributed.SERVER_LOST.is_set():
+        print(f'error: actor {extra["actor_id"].value}: the replay server at {address} did not '
+              f'answer for {off_policy.SERVER_TIMEOUT_S:g} s', file=sys.stderr, flush=True)
+        sys.exit(1)
+      sys.exit(0)
     return
   if shared['restart'].value:
     loop.clear_run(settings.logdir)

@@ -165,15 +165,19 @@ class WeightsSubscriber:
     return True
 
 
+# Set by an actor process's watchdog when its server stopped answering (the stop it requests
+# is then a fault, not the end of the run).
+SERVER_LOST = threading.Event()
+
+
 class _Watchdog:
   """An actor process's view of its server, read by a daemon thread every `period_s`: once the
   learner publishes the stop flag, or the server has not answered for `SERVER_TIMEOUT_S`, it
   requests the process's stop (`core.Interrupts.request`), so that an actor waiting on the
-  rate limiter (back-pressure, for as long as the server answers) still ends. `server_lost`
+  rate limiter (back-pressure, for as long as the server answers) still ends. `SERVER_LOST`
   says which it was."""
 
   def __init__(self, address: str, period_s: float = 1.0):
-    self.server_lost = False
     self._address = address
     self._period_s = period_s
     threading.Thread(target=self._watch, daemon=True, name='actor_watchdog').start()
@@ -193,7 +197,7 @@ class _Watchdog:
       except Exception:  # pylint: disable=broad-except
         stop = False
         if time.monotonic() - answered >= off_policy.SERVER_TIMEOUT_S:
-          self.server_lost = True
+          SERVER_LOST.set()
           stop = True
       if stop:
         core.Interrupts.request()
@@ -369,7 +373,7 @@ class RemoteActors(core.Actor):
         break
       if time.monotonic() >= deadline:
         who = (f'see {self._supervisor.log_path(0)}' if self._supervisor is not None else
-               f'are actors running with --replay_address={self._replay.address}?')
+               f'are actors writing to the server at {self._replay.address}?')
         raise core.RunStopped(f'no actor inserted a transition for {ACTOR_TIMEOUT_S:g} s '
                               f'({who})')
       time.sleep(0.005)
@@ -444,7 +448,6 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
   address = context.replay_address
   client = reverb.Client(address)
   subscriber = WeightsSubscriber(client, address, policy.network_variables)
-  watchdog = None
   with core.Interrupts():
     try:
       deadline = time.monotonic() + ACTOR_TIMEOUT_S
@@ -454,14 +457,8 @@ def run_actor(config: config_lib.OffPolicyConfig, context: core.BuildContext, po
                                 f'{ACTOR_TIMEOUT_S:g} s')
         core.check_interrupt()
         time.sleep(0.1)
-      watchdog = _Watchdog(address)
+      _Watchdog(address)
       return _act_until_stopped(config, context, policy, actor_id, client, subscriber)
-    except KeyboardInterrupt:
-      if watchdog is not None and watchdog.server_lost:
-        print(f'error: actor {actor_id}: the replay server at {address} did not answer for '
-              f'{off_policy.SERVER_TIMEOUT_S:g} s', file=sys.stderr, flush=True)
-        return 1
-      return 0
     except (core.RunStopped, environments_lib.NonFiniteError, reverb.errors.ReverbError) as error:
       print(f'error: actor {actor_id}: {error}', file=sys.stderr, flush=True)
       return 1
@@ -507,7 +504,8 @@ def _act_until_stopped(config, context, policy, actor_id: int, client: reverb.Cl
 
 def serve(config: config_lib.OffPolicyConfig, spec: core.EnvironmentSpec,
           policy_variables: Sequence[tf.Variable], port: int, checkpoint_dir: str) -> None:
-  """`--role=replay`: serves the agent's tables on `port` until SIGINT/SIGTERM. The server
+  """`--role=replay`: serves the agent's tables on `port` until SIGINT/SIGTERM (raised to the
+  caller as KeyboardInterrupt, the server stopped). The server
   writes its checkpoints (asked for by the learner at each of its own) into
   `checkpoint_dir`, and starts from the newest one there."""
   signature, packed = off_policy.table_signature(spec.observation, spec.action)
@@ -516,12 +514,10 @@ def serve(config: config_lib.OffPolicyConfig, spec: core.EnvironmentSpec,
   server = replay_lib.make_server(tables, port=port, checkpoint_dir=checkpoint_dir)
   print(f'Serving the replay, weights and reports tables at localhost:{server.port} '
         f'(packed={packed}; checkpoints in {checkpoint_dir}); Ctrl-C stops it.', flush=True)
-  with core.Interrupts():
-    try:
+  try:
+    with core.Interrupts():
       while True:
         core.check_interrupt()
         time.sleep(0.5)
-    except KeyboardInterrupt:
-      pass
-    finally:
-      server.stop()
+  finally:
+    server.stop()

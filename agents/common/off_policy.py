@@ -125,13 +125,12 @@ def _incoming(logdir: str) -> str:
   return os.path.join(replay_directory(logdir), 'incoming')
 
 
-def transition_table(config: config_lib.OffPolicyConfig, signature: Any,
-                     error_buffer: Optional[float] = None) -> reverb.Table:
+def transition_table(config: config_lib.OffPolicyConfig, signature: Any) -> reverb.Table:
   """The agents' transition table: the config's size, sampler (uniform or prioritized) and
-  rate limiter (`samples_per_insert`, sampling from `learning_starts` items; `error_buffer`:
-  the slack of the ratio, default `replay.make_rate_limiter`'s)."""
+  rate limiter (`samples_per_insert`, sampling from `learning_starts` items, the default
+  slack of `replay.make_rate_limiter`)."""
   limits = dict(samples_per_insert=config.samples_per_insert,
-                min_size_to_sample=config.learning_starts, error_buffer=error_buffer)
+                min_size_to_sample=config.learning_starts)
   if config.prioritized_replay:
     return replay_lib.make_prioritized_table(
         replay_lib.DEFAULT_TABLE, config.replay_size, signature,
@@ -142,8 +141,7 @@ def transition_table(config: config_lib.OffPolicyConfig, signature: Any,
 
 def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spec, logdir: str,
                 address: Optional[str] = None, restore_step: Optional[int] = None,
-                extra_tables: Sequence[reverb.Table] = (),
-                error_buffer: Optional[float] = None) -> Replay:
+                extra_tables: Sequence[reverb.Table] = ()) -> Replay:
   """Starts an in-process table, or connects to `address` and checks that it serves a
   compatible table.
 
@@ -157,7 +155,6 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
       run); an in-process table then starts from `replay_checkpoint(logdir, restore_step)`.
     extra_tables: more tables for an in-process server (e.g. `distributed`'s weights and
       reports); a remote server must serve tables of the same names.
-    error_buffer: the slack of the transition table's rate limiter (None: the default).
 
   Raises:
     ConfigError: naming `logdir` if the table checkpoint to resume from is missing or
@@ -176,7 +173,7 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
             f'complete replay checkpoint ({initial}); put that folder back, or start the run '
             'over', logdir)
     shutil.rmtree(_incoming(logdir), ignore_errors=True)  # What a kill left mid-save.
-    table = transition_table(config, signature, error_buffer)
+    table = transition_table(config, signature)
     server = replay_lib.make_server([table, *extra_tables], checkpoint_dir=_incoming(logdir),
                                     initial_checkpoint=initial)
     address = f'localhost:{server.port}'
