@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from networks import heads
+from networks import kfac
 from networks.torso import MLP
 from networks.torso import dummy_observation
 from networks.torso import layer_seed
@@ -173,7 +174,7 @@ class DistributionalQNetwork(tf.keras.layers.Layer):
     self.v_max = float(v_max)
     self._torso = MLP(hidden_sizes, activation=activation, name='torso',
                       seed=layer_seed(seed, 'torso'))
-    self._logits = tf.keras.layers.Dense(
+    self._logits = kfac.Dense(
         self.num_atoms, kernel_initializer=orthogonal(1.0, layer_seed(seed, 'logits')),
         bias_initializer='zeros', name='logits')
 

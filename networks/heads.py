@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from networks import distributions
+from networks import kfac
 from networks.torso import layer_seed
 from networks.torso import orthogonal
 
@@ -22,9 +23,10 @@ tfd = tfp.distributions
 
 
 def _dense(units: int, gain: float, name: str, seed: int,
-           bias_initializer='zeros') -> tf.keras.layers.Dense:
-  """A Dense layer whose orthogonal kernel is seeded by `layer_seed(seed, name)`."""
-  return tf.keras.layers.Dense(
+           bias_initializer='zeros') -> kfac.Dense:
+  """A Dense layer (K-FAC capturable) whose orthogonal kernel is seeded by
+  `layer_seed(seed, name)`."""
+  return kfac.Dense(
       units, kernel_initializer=orthogonal(gain, layer_seed(seed, name)),
       bias_initializer=bias_initializer, name=name)
 

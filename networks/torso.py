@@ -11,6 +11,8 @@ from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from networks import kfac
+
 
 def layer_seed(seed: int, *path: str) -> int:
   """A seed for the part of a network at `path` below a network seeded with `seed`.
@@ -75,7 +77,7 @@ class MLP(tf.keras.layers.Layer):
     self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
     self.activation = activation
     self._layers = [
-        tf.keras.layers.Dense(
+        kfac.Dense(
             size,
             activation=activation,
             kernel_initializer=orthogonal(gain, layer_seed(seed, f'dense_{i}')),

@@ -21,14 +21,17 @@ class A2CComponents(NamedTuple):
   observation_normalizer: Optional[running_stats.RunningMeanStd]
 
 
-def make_components(spec: core.EnvironmentSpec, config: config_lib.A2CConfig,
-                    strategy: tf.distribute.Strategy, seed: int,
-                    horizon: int = 1) -> A2CComponents:
+def make_components(spec: core.EnvironmentSpec,
+                    config: config_lib.SynchronousActorCriticConfig,
+                    strategy: tf.distribute.Strategy, seed: int, horizon: int = 1,
+                    learner_cls=learner_lib.A2CLearner, **learner_kwargs) -> A2CComponents:
   """Builds A2C's network, policy and learner; variables live in `strategy.scope()`.
 
   Discrete actions use a categorical (softmax) policy, as in the paper; continuous actions a
   diagonal Gaussian with a learned, state-independent log standard deviation. `horizon` is the
-  env steps the learning rate anneals over.
+  env steps the learning rate anneals over. `learner_cls(network, config, strategy,
+  horizon=, observation_normalizer=, **learner_kwargs)` makes the learner (ACKTR's is A2C's
+  with K-FAC).
   """
   with strategy.scope():
     network = actor_critic.make_actor_critic(
@@ -38,8 +41,8 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.A2CConfig,
     normalizer = None
     if config.normalize_observations:
       normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
-  learner = learner_lib.A2CLearner(network, config, strategy, horizon=horizon,
-                                   observation_normalizer=normalizer)
+  learner = learner_cls(network, config, strategy, horizon=horizon,
+                        observation_normalizer=normalizer, **learner_kwargs)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,
                                       observation_normalizer=normalizer)
   return A2CComponents(network, policy, learner, normalizer)

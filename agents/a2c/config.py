@@ -7,18 +7,13 @@ from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class AdvantageActorCriticConfig(config_lib.OnPolicyConfig):
-  """The loss and optimizer of advantage actor-critic, shared by A2C and A3C (Mnih et al. 2016,
+class ActorCriticLossConfig(config_lib.OnPolicyConfig):
+  """The loss of advantage actor-critic, shared by A2C, A3C and ACKTR (Mnih et al. 2016,
   arXiv:1602.01783, Algorithm S3): L = -log pi(a|s) A + c_v 0.5 (R - V(s))^2 - c_e H(pi(.|s)).
 
   Attributes:
     learning_rate: step size of the optimizer.
     anneal_learning_rate: decay the learning rate linearly to 0 over the run.
-    optimizer: 'rmsprop' (non-centered, as in the paper; A3C's statistics are shared by every
-      worker) or 'adam'.
-    rmsprop_decay: alpha, decay of RMSProp's running mean of squared gradients.
-    optimizer_epsilon: epsilon of RMSProp (added to the mean square inside the square root, as
-      in the paper's update and Keras) or of Adam.
     value_coef: c_v, weight of the value loss 0.5 * (R - V(s))^2.
     entropy_coef: c_e (the paper's beta), weight of the entropy bonus.
     max_grad_norm: clip gradients to this global norm (0 disables clipping).
@@ -26,9 +21,6 @@ class AdvantageActorCriticConfig(config_lib.OnPolicyConfig):
   """
   learning_rate: float = 7e-4
   anneal_learning_rate: bool = True
-  optimizer: str = 'rmsprop'
-  rmsprop_decay: float = 0.99
-  optimizer_epsilon: float = 1e-5
   value_coef: float = 1.0
   entropy_coef: float = 0.01
   max_grad_norm: float = 0.5
@@ -36,23 +28,37 @@ class AdvantageActorCriticConfig(config_lib.OnPolicyConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    config_lib.check_positive(self, 'learning_rate', 'optimizer_epsilon')
+    config_lib.check_positive(self, 'learning_rate')
     config_lib.check_non_negative(self, 'value_coef', 'entropy_coef', 'max_grad_norm')
+
+
+@dataclasses.dataclass(frozen=True)
+class AdvantageActorCriticConfig(ActorCriticLossConfig):
+  """The loss and first-order optimizer of A2C and A3C.
+
+  Attributes:
+    optimizer: 'rmsprop' (non-centered, as in the paper; A3C's statistics are shared by every
+      worker) or 'adam'.
+    rmsprop_decay: alpha, decay of RMSProp's running mean of squared gradients.
+    optimizer_epsilon: epsilon of RMSProp (added to the mean square inside the square root, as
+      in the paper's update and Keras) or of Adam.
+  """
+  optimizer: str = 'rmsprop'
+  rmsprop_decay: float = 0.99
+  optimizer_epsilon: float = 1e-5
+
+  def __post_init__(self):
+    super().__post_init__()
+    config_lib.check_positive(self, 'optimizer_epsilon')
     config_lib.check_in_range(self, 'rmsprop_decay', 0.0, 1.0)
     config_lib.check_choice(self, 'optimizer', ('rmsprop', 'adam'))
 
 
 @dataclasses.dataclass(frozen=True)
-class A2CConfig(config_lib.RolloutConfig, AdvantageActorCriticConfig):
-  """Hyper-parameters of A2C, the synchronous form of A3C (Mnih et al. 2016, arXiv:1602.01783).
-
-  One update = Algorithm S3 run by N actors in lockstep: each takes t_max steps with the same
-  parameters, then one gradient step on the mean of their losses. Paper values: t_max = 5,
-  gamma = 0.99, entropy weight beta = 0.01, RMSProp decay alpha = 0.99, 16 actor-learners,
-  all non-output layers shared between policy and value (experimental setup). The
-  paper samples its learning rate from LogUniform(1e-4, 1e-2); 7e-4 with a linear decay to 0,
-  RMSProp epsilon 1e-5, a value weight equal to 0.5 * (R - V)^2 and gradient clipping at global
-  norm 0.5 are the OpenAI Baselines A2C settings (see agents/a2c/README.md).
+class SynchronousActorCriticConfig(config_lib.RolloutConfig, ActorCriticLossConfig):
+  """The rollouts and targets of the synchronous advantage actor-critics, A2C and ACKTR: N
+  actors in lockstep take t_max steps each with the same parameters, then one update on the
+  mean of their losses (Mnih et al. 2016, arXiv:1602.01783, Algorithm S3 synchronized).
 
   Attributes:
     num_envs: N, environments stepped in parallel (the paper's actor-learner threads).
@@ -70,6 +76,20 @@ class A2CConfig(config_lib.RolloutConfig, AdvantageActorCriticConfig):
   def __post_init__(self):
     super().__post_init__()
     config_lib.check_choice(self, 'advantage_estimator', ('n_step', 'gae'))
+
+
+@dataclasses.dataclass(frozen=True)
+class A2CConfig(SynchronousActorCriticConfig, AdvantageActorCriticConfig):
+  """Hyper-parameters of A2C, the synchronous form of A3C (Mnih et al. 2016, arXiv:1602.01783).
+
+  One update = Algorithm S3 run by N actors in lockstep: each takes t_max steps with the same
+  parameters, then one gradient step on the mean of their losses. Paper values: t_max = 5,
+  gamma = 0.99, entropy weight beta = 0.01, RMSProp decay alpha = 0.99, 16 actor-learners,
+  all non-output layers shared between policy and value (experimental setup). The
+  paper samples its learning rate from LogUniform(1e-4, 1e-2); 7e-4 with a linear decay to 0,
+  RMSProp epsilon 1e-5, a value weight equal to 0.5 * (R - V)^2 and gradient clipping at global
+  norm 0.5 are the OpenAI Baselines A2C settings (see agents/a2c/README.md).
+  """
 
 
 # Settings tuned per task, applied by `--tuned`; explicit flags still win.

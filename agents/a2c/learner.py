@@ -73,12 +73,7 @@ class A2CLearner(tf.Module):
     self._horizon = int(horizon)
     with strategy.scope():
       self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
-      self._optimizer = learning.make_optimizer(
-          config.optimizer,
-          learning.learning_rate(config.learning_rate, config.anneal_learning_rate,
-                                 self.progress),
-          epsilon=config.optimizer_epsilon, rmsprop_decay=config.rmsprop_decay)
-      self._optimizer.build(network.trainable_variables)
+      self._optimizer = self._make_optimizer()
     # Without a distribution strategy, targets and the optimizer step are one XLA program.
     # Under a strategy the targets are computed once in cross-replica context on the whole
     # rollout (they need every step of each environment) and only the step is replicated.
@@ -90,6 +85,17 @@ class A2CLearner(tf.Module):
   @property
   def optimizer(self) -> tf.keras.optimizers.Optimizer:
     return self._optimizer
+
+  def _make_optimizer(self) -> tf.keras.optimizers.Optimizer:
+    """The optimizer `config.optimizer` names, built for the network (in strategy scope)."""
+    config = self._config
+    optimizer = learning.make_optimizer(
+        config.optimizer,
+        learning.learning_rate(config.learning_rate, config.anneal_learning_rate,
+                               self.progress),
+        epsilon=config.optimizer_epsilon, rmsprop_decay=config.rmsprop_decay)
+    optimizer.build(self._network.trainable_variables)
+    return optimizer
 
   def progress(self) -> tf.Tensor:
     """The fraction of the horizon done before this update (float32), for the schedule."""
@@ -124,12 +130,16 @@ class A2CLearner(tf.Module):
       metrics = {k: self._strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                  for k, v in metrics.items()}
       metrics.update(_target_metrics(batch, rollout))
+    self._after_step()
     if self._normalizer is not None:
       # Statistics move after the update, so the update sees the ones the actor used.
       self._normalizer.update(rollout.observation)
     self.num_updates.assign_add(1)
     metrics['learning_rate'] = tf.convert_to_tensor(learning_rate)
     return metrics
+
+  def _after_step(self) -> None:
+    """Graph work after the (possibly XLA-compiled) step, outside XLA (none for A2C)."""
 
   def _targets_and_step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     batch = self._make_batch(rollout)
