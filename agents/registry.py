@@ -7,6 +7,8 @@ from agents.a2c import builder as a2c_builder
 from agents.a2c import config as a2c_config
 from agents.a3c import builder as a3c_builder
 from agents.a3c import config as a3c_config
+from agents.acer import builder as acer_builder
+from agents.acer import config as acer_config
 from agents.acktr import builder as acktr_builder
 from agents.acktr import config as acktr_config
 from agents.actor_critic import builder as actor_critic_builder
@@ -63,6 +65,7 @@ AGENTS = {
     'ppo': _launcher(ppo_config, 'PPOConfig', ppo_builder, 'CartPole-v1', 100_000),
     'a2c': _launcher(a2c_config, 'A2CConfig', a2c_builder, 'CartPole-v1', 200_000),
     'a3c': _launcher(a3c_config, 'A3CConfig', a3c_builder, 'CartPole-v1', 300_000),
+    'acer': _launcher(acer_config, 'ACERConfig', acer_builder, 'CartPole-v1', 200_000),
     'acktr': _launcher(acktr_config, 'ACKTRConfig', acktr_builder, 'CartPole-v1', 200_000),
     'trpo': _launcher(trpo_config, 'TRPOConfig', trpo_builder, 'CartPole-v1', 200_000),
     'reinforce': _launcher(reinforce_config, 'ReinforceConfig', reinforce_builder,

@@ -23,8 +23,8 @@ from typing import Any, Dict, List
 from absl import app
 from absl import flags
 
-_AGENTS = ('ppo', 'a2c', 'trpo', 'reinforce', 'actor_critic', 'a3c', 'off_policy_ac', 'ddpg', 'td3',
-           'sac', 'd4pg', 'dpg')
+_AGENTS = ('ppo', 'a2c', 'acktr', 'acer', 'trpo', 'reinforce', 'actor_critic', 'a3c',
+           'off_policy_ac', 'ddpg', 'td3', 'sac', 'd4pg', 'dpg')
 _SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c', 'ddpg': 'ddpg', 'td3': 'td3', 'sac': 'sac'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')

@@ -141,3 +141,78 @@ def make_actor_critic(observation_spec: specs.Array,
       name='actor_critic')
   model(dummy_observation(observation_spec))
   return model
+
+
+class PolicyQNetwork(tf.keras.Model):
+  """A softmax policy `pi(a|s)` and action values `Q(s, .)` (ACER).
+
+  Wang et al. 2017, "Sample Efficient Actor-Critic with Experience Replay", arXiv:1611.01224,
+  section 3 (discrete actions): one network outputs the policy and the Q values of every
+  action from a shared torso (or, with `q_torso`, separate torsos);
+  V(s) = sum_a pi(a|s) Q(s, a). It also answers the `ActorCritic` interface
+  (`call -> (distribution, V)`, `policy`, `value`), so the on-policy actors can act with it.
+
+  Call args:
+    observations: `[B, ...]` observations.
+
+  Returns:
+    `(distribution, value)`: `tfd.Categorical` with batch shape `[B]`, and V(s) `[B]`.
+  """
+
+  def __init__(self, torso: tf.keras.layers.Layer, policy_head: tf.keras.layers.Layer,
+               q_head: tf.keras.layers.Layer, q_torso: Optional[tf.keras.layers.Layer] = None,
+               name: Optional[str] = None):
+    """Creates the model from a torso, a categorical policy head, a `[B, A]` Q head and
+    optionally a torso of the Q head's own."""
+    super().__init__(name=name)
+    self.torso = torso
+    self.policy_head = policy_head
+    self.q_head = q_head
+    self.q_torso = q_torso
+
+  def policy_and_q(self, observations: tf.Tensor) -> Tuple[tfd.Distribution, tf.Tensor]:
+    """Returns pi(.|s) (batch shape `[B]`) and Q(s, .) `[B, A]`."""
+    features = self.torso(observations)
+    q_features = features if self.q_torso is None else self.q_torso(observations)
+    return self.policy_head(features), self.q_head(q_features)
+
+  def call(self, observations: tf.Tensor) -> Tuple[tfd.Distribution, tf.Tensor]:
+    distribution, q_values = self.policy_and_q(observations)
+    return distribution, tf.reduce_sum(distribution.probs_parameter() * q_values, axis=-1)
+
+  def policy(self, observations: tf.Tensor) -> tfd.Distribution:
+    """Returns the policy distribution (batch shape `[B]`) only."""
+    return self.policy_head(self.torso(observations))
+
+  def value(self, observations: tf.Tensor) -> tf.Tensor:
+    """Returns `V(s) = E_pi Q(s, a)`, shape `[B]`."""
+    return self(observations)[1]
+
+
+def make_policy_q_network(observation_spec: specs.Array, action_spec: specs.DiscreteArray,
+                          hidden_sizes: Sequence[int] = (64, 64), activation: str = 'tanh',
+                          shared_torso: bool = True, seed: int = 0) -> PolicyQNetwork:
+  """Builds ACER's `PolicyQNetwork` for discrete actions and creates its variables.
+
+  MLP torso(s) (orthogonal init, gain sqrt(2)), a categorical head (gain 0.01) and a linear Q
+  head over every action (gain 1), each seeded by `layer_seed(seed, part_name)`; one torso
+  feeds both heads with `shared_torso` (the paper's network), else the Q head has its own.
+
+  Raises:
+    ValueError: if the action spec is not a `DiscreteArray`.
+  """
+  if not isinstance(action_spec, specs.DiscreteArray):
+    raise ValueError(f'make_policy_q_network: needs discrete actions, got {action_spec!r}')
+  torso = make_torso(observation_spec, hidden_sizes, activation, name='torso',
+                     seed=layer_seed(seed, 'torso'))
+  q_torso = None
+  if not shared_torso:
+    q_torso = make_torso(observation_spec, hidden_sizes, activation, name='q_torso',
+                         seed=layer_seed(seed, 'q_torso'))
+  model = PolicyQNetwork(
+      torso=torso,
+      policy_head=heads.make_policy_head(action_spec, seed=layer_seed(seed, 'policy_head')),
+      q_head=heads.dense(int(action_spec.num_values), gain=1.0, name='q_head', seed=seed),
+      q_torso=q_torso, name='policy_q_network')
+  model(dummy_observation(observation_spec))
+  return model

@@ -22,7 +22,7 @@ from networks.torso import orthogonal
 tfd = tfp.distributions
 
 
-def _dense(units: int, gain: float, name: str, seed: int,
+def dense(units: int, gain: float, name: str, seed: int,
            bias_initializer='zeros') -> kfac.Dense:
   """A Dense layer (K-FAC capturable) whose orthogonal kernel is seeded by
   `layer_seed(seed, name)`."""
@@ -70,7 +70,7 @@ class CategoricalHead(tf.keras.layers.Layer):
     """
     super().__init__(name=name)
     self.num_actions = int(num_actions)
-    self._logits = _dense(self.num_actions, 0.01, 'logits', seed)
+    self._logits = dense(self.num_actions, 0.01, 'logits', seed)
 
   def call(self, inputs: tf.Tensor) -> tfd.Distribution:
     return tfd.Categorical(logits=self._logits(inputs))
@@ -118,11 +118,11 @@ class GaussianHead(tf.keras.layers.Layer):
     self.min_log_std = float(min_log_std)
     self.max_log_std = float(max_log_std)
     self.init_log_std = float(init_log_std)
-    self._mean = _dense(self.action_size, 0.01, 'mean', seed)
+    self._mean = dense(self.action_size, 0.01, 'mean', seed)
     self._log_std_layer = None
     self.log_std = None
     if self.state_dependent_std:
-      self._log_std_layer = _dense(
+      self._log_std_layer = dense(
           self.action_size, 0.01, 'log_std', seed,
           bias_initializer=tf.keras.initializers.Constant(init_log_std))
 
@@ -243,7 +243,7 @@ class DeterministicHead(tf.keras.layers.Layer):
     super().__init__(name=name)
     self.low, self.high = _check_bounds(low, high, 'DeterministicHead')
     self.action_size = self.low.shape[0]
-    self._pre_tanh = _dense(self.action_size, 0.01, 'action', seed)
+    self._pre_tanh = dense(self.action_size, 0.01, 'action', seed)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     mid = (self.high + self.low) / 2.0
@@ -264,7 +264,7 @@ class ValueHead(tf.keras.layers.Layer):
   def __init__(self, name: Optional[str] = None, seed: int = 0):
     """Creates the head (`seed` seeds the kernel)."""
     super().__init__(name=name)
-    self._value = _dense(1, 1.0, 'value', seed)
+    self._value = dense(1, 1.0, 'value', seed)
 
   def call(self, inputs: tf.Tensor) -> tf.Tensor:
     return tf.squeeze(self._value(inputs), axis=-1)

@@ -429,7 +429,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
     restarts = sum(supervisor.restarts) if supervisor is not None else 0
     return {'replay_items': replay.size(), 'actor_restarts': restarts}
 
-  fields = off_policy.replay_state(config, context, replay, policy, learner, flush=lambda: None)
+  fields = off_policy.replay_state(config.learning_starts, context, replay, policy, learner,
+                                   flush=lambda: None)
   fields['report'] = report
   fields['state'] = {**fields['state'], 'insert_count': actors.counted}
   return core.Agent(actors=[actors], learners=[learner], policy=core.mode_policy(policy),

@@ -164,20 +164,8 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
   """
   signature, packed = table_signature(observation_spec, action_spec)
   if address is None:
-    initial = None
-    if restore_step is not None:
-      initial = replay_checkpoint(logdir, restore_step)
-      if not os.path.exists(os.path.join(initial, 'DONE')):
-        raise config_lib.ConfigError(
-            'RunSettings', 'logdir', f'its checkpoint at {restore_step:,} env steps has no '
-            f'complete replay checkpoint ({initial}); put that folder back, or start the run '
-            'over', logdir)
-    shutil.rmtree(_incoming(logdir), ignore_errors=True)  # What a kill left mid-save.
-    table = transition_table(config, signature)
-    server = replay_lib.make_server([table, *extra_tables], checkpoint_dir=_incoming(logdir),
-                                    initial_checkpoint=initial)
-    address = f'localhost:{server.port}'
-    return Replay(reverb.Client(address), address, server, packed)
+    return serve_table(transition_table(config, signature), logdir, restore_step, extra_tables,
+                       packed=packed)
   client = reverb.Client(address)
   refuse = lambda why: config_lib.ConfigError('RunSettings', 'replay_address', why, address)
   try:
@@ -203,6 +191,30 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
         f"{'by priority' if served_prioritized else 'uniformly'} (serve a table with the "
         'matching sampler)')
   return Replay(client, address, None, packed)
+
+
+def serve_table(table: reverb.Table, logdir: str, restore_step: Optional[int] = None,
+                extra_tables: Sequence[reverb.Table] = (), packed: bool = False) -> Replay:
+  """Starts an in-process server for `table` (named `replay.DEFAULT_TABLE`), restored from the
+  run's table checkpoint `replay_checkpoint(logdir, restore_step)` when resuming.
+
+  Raises:
+    ConfigError: naming `logdir` if the table checkpoint to resume from is missing or
+      incomplete.
+  """
+  initial = None
+  if restore_step is not None:
+    initial = replay_checkpoint(logdir, restore_step)
+    if not os.path.exists(os.path.join(initial, 'DONE')):
+      raise config_lib.ConfigError(
+          'RunSettings', 'logdir', f'its checkpoint at {restore_step:,} env steps has no '
+          f'complete replay checkpoint ({initial}); put that folder back, or start the run '
+          'over', logdir)
+  shutil.rmtree(_incoming(logdir), ignore_errors=True)  # What a kill left mid-save.
+  server = replay_lib.make_server([table, *extra_tables], checkpoint_dir=_incoming(logdir),
+                                  initial_checkpoint=initial)
+  address = f'localhost:{server.port}'
+  return Replay(reverb.Client(address), address, server, packed)
 
 
 def save_replay(replay: Replay, logdir: str, step: int) -> str:
@@ -461,8 +473,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
                     learning_starts=config.learning_starts,
                     learner_steps_per_act=config.updates_per_step, learn_per_env_step=True,
-                    close=close, **replay_state(config, context, replay, policy, learner,
-                                                flush=actor.flush))
+                    close=close, **replay_state(config.learning_starts, context, replay, policy,
+                                                learner, flush=actor.flush))
 
 
 def connect(learner, replay: Replay, config: config_lib.OffPolicyConfig,
@@ -475,12 +487,14 @@ def connect(learner, replay: Replay, config: config_lib.OffPolicyConfig,
       replay.update_priorities)
 
 
-def replay_state(config: config_lib.OffPolicyConfig, context: core.BuildContext, replay: Replay,
-                 policy, learner, flush: Callable[[], None]) -> Dict[str, Any]:
+def replay_state(learning_starts: int, context: core.BuildContext, replay: Replay, policy,
+                 learner, flush: Callable[[], None], unit: str = 'transitions'
+                 ) -> Dict[str, Any]:
   """The `core.Agent` fields of an agent whose experience lives in `replay`: what to checkpoint
   (`learner`, the acting `policy` and a `ReplayRecord`) and the hooks that keep the table and
-  the run's checkpoints one unit (see the module docstring). `flush()` makes every transition
-  written so far count (e.g. `ReplayActor.flush`)."""
+  the run's checkpoints one unit (see the module docstring). The learner is ready once the
+  table holds `learning_starts` items; `flush()` makes every item written so far count (e.g.
+  `ReplayActor.flush`); `unit` names the items in messages."""
   record = ReplayRecord()
 
   def before_checkpoint(step: int):
@@ -494,13 +508,13 @@ def replay_state(config: config_lib.OffPolicyConfig, context: core.BuildContext,
 
   def ready_to_learn() -> bool:
     flush()  # Count every transition written so far.
-    return replay.size() >= config.learning_starts
+    return replay.size() >= learning_starts
 
   def check():
     expected, held = int(record.items.numpy()), replay.size()
     if held < expected:
       raise core.RunStopped(
-          f'the replay table at {replay.address} holds {held:,} transitions, {expected:,} before: '
+          f'the replay table at {replay.address} holds {held:,} {unit}, {expected:,} before: '
           f'{expected - held:,} were lost (did its server restart?)')
     record.items.assign(max(expected, held))
 
@@ -508,4 +522,4 @@ def replay_state(config: config_lib.OffPolicyConfig, context: core.BuildContext,
               ready_to_learn=ready_to_learn, before_checkpoint=before_checkpoint,
               after_checkpoint=after_checkpoint, check=check,
               report=lambda: {'replay_items': replay.size()},
-              describe=lambda: f'{replay.size():,} transitions in replay')
+              describe=lambda: f'{replay.size():,} {unit} in replay')

@@ -79,6 +79,12 @@ class RolloutActor(core.Actor):
     self._collect = tf.function(self._collect_graph, autograph=False)
 
   @property
+  def observation(self) -> tf.Tensor:
+    """[B, ...] the observations the next rollout starts from (after a rollout: the x_T its
+    bootstrap value was computed from)."""
+    return self._observation.read_value()
+
+  @property
   def batch_size(self) -> int:
     """Env steps of one rollout, B * T."""
     return self._obs_shape[0] * self._num_steps

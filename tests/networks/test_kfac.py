@@ -1,5 +1,8 @@
 """K-FAC (networks/kfac.py) against explicit Fisher matrices computed in numpy."""
 
+import os
+import re
+
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
@@ -276,6 +279,17 @@ class KFACTest(tf.test.TestCase, parameterized.TestCase):
       kfac.KFAC([layer.kernel, layer.bias], [layer], inverse_every=0)
     with self.assertRaisesRegex(ValueError, 'built'):
       kfac.KFAC([layer.kernel, layer.bias], [kfac.Dense(3)])
+
+  def test_readme_example_trains(self):
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), 'README.md')
+    with open(readme) as f:
+      text = f.read()
+    section = text[text.index('## Using K-FAC in your own project'):]
+    code = re.search(r'```python\n(.*?)```', section, re.S).group(1)
+    namespace = {'print': lambda *a, **k: None}
+    exec(code, namespace)  # pylint: disable=exec-used
+    self.assertLess(float(namespace['loss']), 0.2)  # Chance: log 3 = 1.1.
 
 
 if __name__ == '__main__':
