@@ -128,7 +128,8 @@ def define(name: str) -> Callable[[Any], None]:
         "processes; 'replay': serve the tables on --replay_address's port; 'learner': train "
         "on the server at --replay_address; 'actor': act into it.")
     extra['actor_id'] = flags.DEFINE_integer('actor_id', 0, "Index of a --role=actor process "
-                                             '(its seeds).', lower_bound=0)
+                                             '(its seeds).', lower_bound=0,
+                                             upper_bound=config_lib.MAX_INT)
 
   def main(argv):
     train(name, argv, shared, config_flags, launcher, extra)

@@ -11,7 +11,8 @@ import unittest
 
 from tests.reliability import reliability_testing as testing
 
-_AGENTS = ('ppo', 'a2c', 'a3c', 'trpo', 'reinforce', 'actor_critic', 'ddpg', 'td3', 'sac')
+_AGENTS = ('ppo', 'a2c', 'acktr', 'acer', 'a3c', 'trpo', 'reinforce', 'actor_critic',
+           'off_policy_ac', 'ddpg', 'td3', 'sac', 'd4pg', 'dpg')
 
 
 class FlagFuzzTest(unittest.TestCase):

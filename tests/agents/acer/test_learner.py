@@ -135,6 +135,7 @@ class ACERAgentTest(tf.test.TestCase, parameterized.TestCase):
       builder.make_agent(_config(), _context(replay_address='localhost:1'))
 
   def test_config_checks(self):
+    common_config.check_documented(acer_config.ACERConfig)
     for field, value in (('replay_size', 3), ('truncation', 0.0), ('average_decay', 1.5),
                          ('replay_ratio', -1.0), ('trust_region_delta', 0.0)):
       with self.assertRaisesRegex(common_config.ConfigError, f'ACERConfig.{field}='):

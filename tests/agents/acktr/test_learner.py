@@ -7,6 +7,7 @@ import tensorflow as tf
 from agents.acktr import builder
 from agents.acktr import config as acktr_config
 from agents.acktr import learner as learner_lib
+from agents.common import config as common_config
 from agents.common import core
 from tests.agents.a2c import test_learner as a2c_test
 
@@ -85,6 +86,7 @@ class ACKTRLearnerTest(tf.test.TestCase, parameterized.TestCase):
                                horizon=1)
 
   def test_config_checks(self):
+    common_config.check_documented(acktr_config.ACKTRConfig)
     for field, value in (('momentum', 1.0), ('stat_decay', -0.1), ('damping', -1.0),
                          ('inverse_every', 0), ('trust_region', -1e-3)):
       with self.assertRaisesRegex(ValueError, f'ACKTRConfig.{field}='):
