@@ -13,6 +13,7 @@ from tests.reliability import reliability_testing as testing
 
 _CASES = {
     'ppo': ['--env=CartPole-v1', '--tuned', '--num_steps=12288', '--checkpoint_every=1024'],
+    'acktr': ['--env=CartPole-v1', '--tuned', '--num_steps=16000', '--checkpoint_every=1600'],
     'reinforce': ['--env=CartPole-v1', '--tuned', '--num_steps=6000', '--checkpoint_every=1000'],
     'actor_critic': ['--env=CartPole-v1', '--tuned', '--num_steps=3000',
                      '--checkpoint_every=500'],
