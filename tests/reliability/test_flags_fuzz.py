@@ -32,7 +32,7 @@ class FlagFuzzTest(unittest.TestCase):
         if (case['status'] != 2 or len(lines) != 1 or f"--{case['flag']}" not in lines[0] or
             case['wrote']):
           failures.append(f"{agent} {case['value']}: {case['status']} {lines[:2]}")
-    self.assertGreater(total, 900)
+    self.assertGreater(total, 1500)
     self.assertEqual(failures, [], f'{len(failures)} of {total} cases')
 
   def test_environments_the_agents_cannot_use_are_refused_in_one_line(self):
