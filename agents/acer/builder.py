@@ -32,16 +32,17 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.ACERConfig,
   """Builds ACER's network, its average network, the acting policy and the learner.
 
   Raises:
-    ConfigError: naming the environment if its actions are not discrete.
-    ValueError: for a strategy of more than one replica.
+    ConfigError: naming the environment if its actions are not discrete, or the run's
+      `strategy` if it has more than one replica.
   """
   if not isinstance(spec.action, specs.DiscreteArray):
     raise common_config.ConfigError(
         'RunSettings', 'env_id', 'ACER here is for discrete actions; this environment has a '
         f'{type(spec.action).__name__} action space', value=None)
   if strategy.num_replicas_in_sync > 1:
-    raise ValueError(f'ACER trains one replica; the strategy has '
-                     f'{strategy.num_replicas_in_sync} (use the default strategy)')
+    raise common_config.ConfigError(
+        'RunSettings', 'strategy', f'ACER trains one replica; the strategy has '
+        f'{strategy.num_replicas_in_sync} (use default or one_device)', value=None)
   with strategy.scope():
     make = lambda: actor_critic.make_policy_q_network(
         spec.observation, spec.action, hidden_sizes=config.hidden_sizes,

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from agents.a2c import learner as a2c_learner
 from agents.acktr import config as config_lib
+from agents.common import config as common_config
 from agents.common import running_stats
 from networks import kfac
 
@@ -40,7 +41,7 @@ class ACKTRLearner(a2c_learner.A2CLearner):
     fisher_seed: seeds the Fisher's samples.
 
   Raises:
-    ValueError: with a strategy of more than one replica.
+    ConfigError: naming the run's `strategy` if it has more than one replica.
   """
 
   def __init__(self, network, config: config_lib.ACKTRConfig, strategy: tf.distribute.Strategy,
@@ -48,8 +49,9 @@ class ACKTRLearner(a2c_learner.A2CLearner):
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
                fisher_seed: int = 0):
     if strategy.num_replicas_in_sync > 1:
-      raise ValueError(f'ACKTR keeps its K-FAC statistics in one replica; the strategy has '
-                       f'{strategy.num_replicas_in_sync} (use the default strategy)')
+      raise common_config.ConfigError(
+          'RunSettings', 'strategy', f'ACKTR keeps its K-FAC statistics in one replica; the '
+          f'strategy has {strategy.num_replicas_in_sync} (use default or one_device)', value=None)
     with strategy.scope():
       self._fisher_rng = tf.random.Generator.from_seed(fisher_seed)
     super().__init__(network, config, strategy, horizon,

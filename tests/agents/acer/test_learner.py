@@ -128,11 +128,17 @@ class ACERAgentTest(tf.test.TestCase, parameterized.TestCase):
       carry = values[t] + c * (expected[t] - q[t, 0, actions[t]])
     self.assertAllClose(q_ret, expected, atol=1e-4)
 
-  def test_continuous_actions_and_remote_replay_are_refused(self):
+  def test_continuous_actions_remote_replay_and_replicas_are_refused(self):
     with self.assertRaisesRegex(common_config.ConfigError, 'discrete actions'):
       builder.make_agent(_config(), _context('Pendulum-v1'))
     with self.assertRaisesRegex(common_config.ConfigError, 'replay_address'):
       builder.make_agent(_config(), _context(replay_address='localhost:1'))
+
+    class TwoReplicas:
+      num_replicas_in_sync = 2
+
+    with self.assertRaisesRegex(common_config.ConfigError, 'strategy.*one replica'):
+      builder.make_components(_context().spec, _config(), TwoReplicas(), seed=0)
 
   def test_config_checks(self):
     common_config.check_documented(acer_config.ACERConfig)
