@@ -27,6 +27,8 @@ from agents.reinforce import builder as reinforce_builder
 from agents.reinforce import config as reinforce_config
 from agents.sac import builder as sac_builder
 from agents.sac import config as sac_config
+from agents.soft_q import builder as soft_q_builder
+from agents.soft_q import config as soft_q_config
 from agents.td3 import config as td3_config
 from agents.trpo import builder as trpo_builder
 from agents.trpo import config as trpo_config
@@ -75,6 +77,7 @@ AGENTS = {
     'ddpg': _launcher(ddpg_config, 'DDPGConfig', ddpg_builder, 'Pendulum-v1', 20_000),
     'td3': _launcher(td3_config, 'TD3Config', ddpg_builder, 'Pendulum-v1', 20_000),
     'sac': _launcher(sac_config, 'SACConfig', sac_builder, 'Pendulum-v1', 20_000),
+    'soft_q': _launcher(soft_q_config, 'SoftQConfig', soft_q_builder, 'MultiGoal-v0', 30_000),
     'd4pg': _launcher(d4pg_config, 'D4PGConfig', d4pg_builder, 'Pendulum-v1', 20_000),
     'dpg': _launcher(dpg_config, 'DPGConfig', dpg_builder, 'Pendulum-v1', 50_000),
     'off_policy_ac': _launcher(off_policy_ac_config, 'OffPolicyActorCriticConfig',

@@ -417,3 +417,52 @@ def make_distributional_q_network(observation_spec: specs.Array,
                                   activation, name='distributional_q', seed=seed)
   critic(*_dummy_inputs(observation_spec, action_spec))
   return critic
+
+
+class SamplerNetwork(tf.keras.Model):
+  """Soft Q-learning's amortized sampler: noise to actions, a = mid + half_range tanh(g(s, xi)).
+
+  Haarnoja et al. 2017, arXiv:1702.08165, section 3.2: a = f(s, xi) with xi ~ N(0, I) of the
+  action's size, trained by amortized SVGD (eqs. 13-14) so that its samples follow
+  exp(Q(s, .) / alpha). g is an MLP on the concatenation [s, xi] with a linear output (gain 1,
+  so different noise gives different actions from the start).
+
+  Call args:
+    observations: `[B, O]`.
+    noise: `[B, A]`.
+
+  Returns:
+    `[B, A]` actions inside the action bounds.
+  """
+
+  def __init__(self, hidden_sizes: Sequence[int], activation: str, low, high,
+               name: Optional[str] = None, seed: int = 0):
+    """Creates the sampler for actions in `[low, high]`; `seed` seeds every kernel."""
+    super().__init__(name=name)
+    self.low = np.asarray(low, np.float32)
+    self.high = np.asarray(high, np.float32)
+    self.torso = MLP(hidden_sizes, activation=activation, name='torso',
+                     seed=layer_seed(seed, 'torso'))
+    self.head = heads.dense(self.low.shape[0], gain=1.0, name='action', seed=seed)
+
+  @property
+  def noise_size(self) -> int:
+    """The size of xi (the action's)."""
+    return int(self.low.shape[0])
+
+  def call(self, observations: tf.Tensor, noise: tf.Tensor) -> tf.Tensor:
+    squashed = tf.tanh(self.head(self.torso(_concat(observations, noise))))
+    return (self.high + self.low) / 2.0 + (self.high - self.low) / 2.0 * squashed
+
+
+def make_sampler_network(observation_spec: specs.Array, action_spec: specs.BoundedArray,
+                         hidden_sizes: Sequence[int] = (128, 128), activation: str = 'relu',
+                         seed: int = 0) -> SamplerNetwork:
+  """Builds a `SamplerNetwork` for the environment with its variables created."""
+  _check_observation(observation_spec, 'make_sampler_network')
+  _check_continuous(action_spec, 'make_sampler_network')
+  low = np.broadcast_to(action_spec.minimum, action_spec.shape)
+  high = np.broadcast_to(action_spec.maximum, action_spec.shape)
+  sampler = SamplerNetwork(hidden_sizes, activation, low, high, name='sampler', seed=seed)
+  sampler(*_dummy_inputs(observation_spec, action_spec))
+  return sampler

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from agents.common import config as config_lib
 from agents.common import core
+import envs  # pylint: disable=unused-import  (registers the project's environments)
 
 
 def check_env_id(env_id: str) -> None:
