@@ -8,7 +8,8 @@ environment by a random-weight policy; each is compiled as in training (one XLA 
 update) and warmed up, then `--updates` updates are timed, for `--repeats` rounds alternating
 between the two. Reports the median time per update of each and their ratio (run it on an idle
 machine: ratios measured under load mean nothing). `--inverse_every` sets how often K-FAC
-recomputes its eigendecompositions (1: every update, the ACKTR setting).
+recomputes its eigendecompositions (1: every update, the ACKTR setting); `--nojit_compile`
+times both as plain graphs.
 """
 
 import json
@@ -39,7 +40,8 @@ _INVERSE_EVERY = flags.DEFINE_integer('inverse_every', 1, 'K-FAC eigendecomposit
 
 def _learners():
   spec = environments.environment_spec(_ENV.value)
-  shared = dict(jit_compile=_JIT.value, num_envs=_NUM_ENVS.value, num_steps_per_env=_NUM_STEPS.value,
+  shared = dict(jit_compile=_JIT.value, num_envs=_NUM_ENVS.value,
+                num_steps_per_env=_NUM_STEPS.value,
                 hidden_sizes=tuple(int(h) for h in _HIDDEN.value),
                 shared_torso=_SHARED.value, anneal_learning_rate=False)
   strategy = tf.distribute.get_strategy()
