@@ -15,8 +15,9 @@ factors,
 
 kept as running averages over batches, and the Fisher of the whole network by the block-diagonal
 matrix of the layers' blocks. With eigendecompositions A = Q_A diag(e_A) Q_A^T and
-G = Q_G diag(e_G) Q_G^T (recomputed every `inverse_every` statistics updates) the damped natural gradient of a
-layer's stacked gradient Gamma = [dL/dW; dL/db] ([n_in + 1, n_out]) is exact for A (x) G + lambda I:
+G = Q_G diag(e_G) Q_G^T (recomputed every `inverse_every` statistics updates) the damped
+natural gradient of a layer's stacked gradient Gamma = [dL/dW; dL/db] ([n_in + 1, n_out]) is
+exact for A (x) G + lambda I:
 
     U = Q_A [ (Q_A^T Gamma Q_G) / (e_A e_G^T + lambda) ] Q_G^T.
 

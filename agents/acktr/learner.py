@@ -71,7 +71,8 @@ class ACKTRLearner(a2c_learner.A2CLearner):
     # Eigendecompositions outside XLA (see `KFAC.refresh_inverses`); the next step uses them.
     self._optimizer.refresh_inverses()
 
-  def _train_step(self, batch: a2c_learner._Batch) -> Dict[str, tf.Tensor]:  # pylint: disable=protected-access
+  def _train_step(self, batch) -> Dict[str, tf.Tensor]:
+    """One K-FAC step on the flat batch A2C's `_make_batch` builds."""
     config = self._config
     batch_size = tf.cast(tf.shape(batch.advantage)[0], tf.float32)
     observation = batch.observation
