@@ -53,9 +53,27 @@ class ACERAgentTest(tf.test.TestCase, parameterized.TestCase):
       for old, variable, avg in zip(before, network.trainable_variables,
                                     average.trainable_variables):
         self.assertNotAllClose(old, variable, msg=variable.name)
-        # The average lags: it moved from the start, less than the network did.
         self.assertNotAllClose(old, avg, msg=avg.name)
-        self.assertLess(np.abs(avg.numpy() - old).sum(), np.abs(variable.numpy() - old).sum())
+    finally:
+      agent.close()
+
+  def test_average_network_follows_the_soft_update(self):
+    # One on-policy update (no replay): average' = alpha average + (1 - alpha) network'.
+    config = _config(replay_ratio=0.0)
+    agent = builder.make_agent(config, _context())
+    learner = agent.learners[0]
+    network = learner._network  # pylint: disable=protected-access
+    average = learner._average_network  # pylint: disable=protected-access
+    try:
+      agent.actors[0].reset(0)
+      for _ in range(2):
+        average_before = [v.numpy() for v in average.trainable_variables]
+        learner.step(agent.actors[0].act(10).experience)
+        for old, avg, variable in zip(average_before, average.trainable_variables,
+                                      network.trainable_variables):
+          expected = config.average_decay * old + (1.0 - config.average_decay) * variable.numpy()
+          self.assertAllClose(avg.numpy(), expected, atol=1e-6, msg=avg.name)
+          self.assertNotAllClose(avg.numpy(), old, msg=avg.name)
     finally:
       agent.close()
 
