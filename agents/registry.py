@@ -17,6 +17,8 @@ from agents.d4pg import builder as d4pg_builder
 from agents.d4pg import config as d4pg_config
 from agents.ddpg import builder as ddpg_builder
 from agents.dpg import builder as dpg_builder
+from agents.maddpg import builder as maddpg_builder
+from agents.maddpg import config as maddpg_config
 from agents.dpg import config as dpg_config
 from agents.ddpg import config as ddpg_config
 from agents.off_policy_ac import builder as off_policy_ac_builder
@@ -78,6 +80,8 @@ AGENTS = {
     'td3': _launcher(td3_config, 'TD3Config', ddpg_builder, 'Pendulum-v1', 20_000),
     'sac': _launcher(sac_config, 'SACConfig', sac_builder, 'Pendulum-v1', 20_000),
     'soft_q': _launcher(soft_q_config, 'SoftQConfig', soft_q_builder, 'MultiGoal-v0', 30_000),
+    'maddpg': _launcher(maddpg_config, 'MADDPGConfig', maddpg_builder, 'mpe2/simple_spread_v3',
+                        200_000),
     'd4pg': _launcher(d4pg_config, 'D4PGConfig', d4pg_builder, 'Pendulum-v1', 20_000),
     'dpg': _launcher(dpg_config, 'DPGConfig', dpg_builder, 'Pendulum-v1', 50_000),
     'off_policy_ac': _launcher(off_policy_ac_config, 'OffPolicyActorCriticConfig',

@@ -24,7 +24,7 @@ from absl import app
 from absl import flags
 
 _AGENTS = ('ppo', 'a2c', 'acktr', 'acer', 'trpo', 'reinforce', 'actor_critic', 'a3c',
-           'off_policy_ac', 'ddpg', 'td3', 'sac', 'soft_q', 'd4pg', 'dpg')
+           'off_policy_ac', 'ddpg', 'td3', 'sac', 'soft_q', 'd4pg', 'dpg', 'maddpg')
 _SB3_ALGOS = {'ppo': 'ppo', 'a2c': 'a2c', 'ddpg': 'ddpg', 'td3': 'td3', 'sac': 'sac'}
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')

@@ -20,6 +20,7 @@ from agents.common import distribute
 from agents.common import distributed
 from agents.common import environments
 from agents.common import loop
+from agents.common import multi_agent
 from agents.common import off_policy
 from agents.common import seeding
 from launchers import flags as flags_lib
@@ -53,10 +54,21 @@ def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distr
 
 
 def _size(spec) -> int:
-  """Numbers in one observation or action (a discrete action counts its choices)."""
+  """Numbers in one observation or action (a discrete action counts its choices; per-agent
+  specs add up)."""
+  if isinstance(spec, Mapping):
+    return sum(_size(s) for s in spec.values())
   if isinstance(spec, dm_env.specs.DiscreteArray):
     return int(spec.num_values)
   return int(np.prod(spec.shape, dtype=np.int64))
+
+
+def environment_spec(env_id: str, config: Any) -> core.EnvironmentSpec:
+  """The specs a builder gets: per-agent ones (built with `config.env_kwargs`) for a
+  multi-agent config, else the gymnasium environment's."""
+  if getattr(config, 'multi_agent', False):
+    return multi_agent.environment_spec(env_id, **config.env_kwargs)
+  return environments.environment_spec(env_id)
 
 
 def _physical_memory() -> float:
@@ -73,10 +85,13 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     flags_lib.fail(f'unexpected arguments {argv[1:]}')
   try:
     settings = flags_lib.run_settings(name, shared)
-    environments.check_env_id(settings.env_id)
+    if getattr(config_cls, 'multi_agent', False):
+      multi_agent.check_env_id(settings.env_id)
+    else:
+      environments.check_env_id(settings.env_id)
     config = flags_lib.build_config(
         config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
-    spec = environments.environment_spec(settings.env_id)
+    spec = environment_spec(settings.env_id, config)
     config_lib.check_memory(config, _size(spec.observation), _size(spec.action),
                             available=0.8 * _physical_memory())
     loop.check_budget(settings, config)
@@ -203,7 +218,7 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
   except ValueError as error:
     _fail(error)
   context = core.BuildContext(
-      env_id=settings.env_id, spec=environments.environment_spec(settings.env_id),
+      env_id=settings.env_id, spec=environment_spec(settings.env_id, config),
       seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
       logdir=settings.logdir, replay_address=address or None, role=role,
       actor_command=_actor_command(name) if not role else None)

@@ -143,3 +143,32 @@ def mode(dist: tfd.Distribution) -> tf.Tensor:
   if isinstance(dist, tfd.Independent):
     return mode(dist.distribution)
   return dist.mode()
+
+
+def gumbel_softmax(logits: tf.Tensor, temperature: float, seed: tf.Tensor,
+                   hard: bool = True) -> tf.Tensor:
+  """A differentiable sample of Categorical(logits) by the Gumbel-softmax relaxation (Jang et
+  al. 2017, arXiv:1611.01144, eq. 1; the concrete distribution of Maddison et al. 2017).
+
+      y = softmax((logits + g) / temperature),  g_k ~ Gumbel(0, 1) i.i.d.
+
+  drawn from `tfd.RelaxedOneHotCategorical`. With `hard`, the value is the one-hot
+  `one_hot(argmax y)`, an exact sample of Categorical(logits), while the gradient is y's
+  (the straight-through estimator, section 2.2): what MADDPG's discrete actors feed their
+  critics (Lowe et al. 2017, section 4).
+
+  Args:
+    logits: [..., K] unnormalized log-probabilities.
+    temperature: tau > 0; the relaxed sample tends to one-hot as tau -> 0.
+    seed: a stateless seed, [2] int32.
+    hard: return the straight-through one-hot sample instead of the relaxed y.
+
+  Returns:
+    [..., K] float32: one-hot vectors (hard) or points of the simplex, differentiable in
+    `logits`.
+  """
+  relaxed = tfd.RelaxedOneHotCategorical(temperature, logits=logits).sample(seed=seed)
+  if not hard:
+    return relaxed
+  one_hot = tf.one_hot(tf.argmax(relaxed, axis=-1), tf.shape(logits)[-1], dtype=relaxed.dtype)
+  return one_hot + (relaxed - tf.stop_gradient(relaxed))  # Exactly one-hot, y's gradient.

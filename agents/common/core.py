@@ -203,6 +203,9 @@ class Agent:
     report: extra fields for evaluation.json, read at the end of the run.
     describe: a few words on state kept outside the checkpoint, for the line a resumed run
       prints (e.g. '600 transitions in replay').
+    evaluate: `(episodes, seed) -> evaluation.EvaluationResult` for an agent whose
+      environments `policy` cannot be evaluated on by the loop's gymnasium evaluation (e.g.
+      multi-agent ones); None: the loop evaluates `policy` on the run's gymnasium env.
     close: releases the environments, replay server and anything else the agent started.
   """
   actors: Sequence[Actor]
@@ -219,6 +222,7 @@ class Agent:
   check: Callable[[], Any] = _nothing
   report: Callable[[], Dict[str, Any]] = _nothing
   describe: Callable[[], str] = str
+  evaluate: Optional[Callable[[int, int], Any]] = None
   close: Callable[[], Any] = _nothing
 
   def __post_init__(self):

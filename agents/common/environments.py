@@ -25,11 +25,19 @@ from agents.common import core
 import envs  # pylint: disable=unused-import  (registers the project's environments)
 
 
+# Ids of multi-agent environments (`agents.common.multi_agent`), refused here.
+MULTI_AGENT_PREFIX = 'mpe2/'
+
+
 def check_env_id(env_id: str) -> None:
   """Raises ConfigError naming `RunSettings.env_id` when `env_id` is not a registered
   gymnasium id."""
   if env_id in gym.envs.registry:
     return
+  if env_id.startswith(MULTI_AGENT_PREFIX):
+    raise config_lib.ConfigError('RunSettings', 'env_id', 'is a multi-agent environment; this '
+                                 'agent trains single-agent ones (MADDPG trains multi-agent '
+                                 'ones)', env_id)
   close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=5, cutoff=0.5)
   hint = f"did you mean one of {', '.join(close)}?" if close else (
       "see gymnasium.envs.registry for the registered ids, e.g. CartPole-v1, Pendulum-v1")

@@ -1,7 +1,7 @@
 """Evaluation: N episodes of the deterministic policy, run side by side."""
 
 import time
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -10,10 +10,19 @@ from agents.common import environments
 
 
 class EvaluationResult(NamedTuple):
-  """Returns of the evaluation episodes and their summary."""
+  """Returns of the evaluation episodes and their summary.
+
+  Attributes:
+    returns: [episodes] undiscounted returns (multi-agent: averaged over the agents).
+    lengths: [episodes] lengths.
+    wall_time_s: seconds the evaluation took.
+    details: more scalars the loop logs beside `eval_return` (as `eval_<name>`) and writes into
+      evaluation.json (e.g. each agent's and team's mean return).
+  """
   returns: np.ndarray
   lengths: np.ndarray
   wall_time_s: float
+  details: Mapping[str, float] = {}
 
   @property
   def mean_return(self) -> float:

@@ -222,14 +222,16 @@ def clear_run(logdir: str) -> None:
     os.remove(path)
 
 
-def evaluate(policy: Callable[[np.ndarray], np.ndarray],
-             settings: RunSettings) -> evaluation.EvaluationResult:
-  """`settings.eval_episodes` episodes of the deterministic `policy`.
+def evaluate(agent: core.Agent, settings: RunSettings) -> evaluation.EvaluationResult:
+  """`settings.eval_episodes` episodes of the agent's deterministic policy (through its own
+  `evaluate` where it has one).
 
   Evaluation seeds are far from the training seeds, and the same at every evaluation.
   """
-  return evaluation.evaluate(policy, settings.env_id, settings.eval_episodes,
-                             seed=settings.seed + 1_000_000)
+  seed = settings.seed + 1_000_000
+  if agent.evaluate is not None:
+    return agent.evaluate(settings.eval_episodes, seed)
+  return evaluation.evaluate(agent.policy, settings.env_id, settings.eval_episodes, seed=seed)
 
 
 class _Every:
@@ -326,9 +328,10 @@ class _Run:
     learner_steps = self.num_learner_steps
     if self.last_evaluation and self.last_evaluation[:2] == (learner_steps, self.step):
       return self.last_evaluation[2]
-    result = evaluate(self.agent.policy, self.settings)
+    result = evaluate(self.agent, self.settings)
     self.last_evaluation = (learner_steps, self.step, result)
-    self.log.write(self.step, {'eval_return': result.mean_return})
+    self.log.write(self.step, {'eval_return': result.mean_return,
+                               **{f'eval_{k}': v for k, v in result.details.items()}})
     return result
 
   def read_metrics(self) -> None:
@@ -458,6 +461,7 @@ class _Run:
         'resumed_from': self.restored,
         'updates': learner_steps,
         'updates_per_s': updates_per_s,
+        **result.details,
         **self.agent.report(),
     }
     with open(os.path.join(settings.logdir, 'evaluation.json'), 'w') as f:

@@ -102,11 +102,16 @@ class Replay:
       self.server = None
 
 
-def table_signature(observation_spec, action_spec) -> Tuple[Any, bool]:
+def table_signature(observation_spec, action_spec, reward_size: int = 1) -> Tuple[Any, bool]:
   """The signature of the agents' table, and whether it is packed (one float32 column when
-  the specs allow it, the cheapest to sample)."""
+  the specs allow it, the cheapest to sample; always for joint transitions of
+  `reward_size` > 1 agents)."""
   if replay_lib.can_pack(observation_spec, action_spec):
-    return replay_lib.packed_transition_signature(observation_spec, action_spec), True
+    return replay_lib.packed_transition_signature(observation_spec, action_spec,
+                                                  reward_size), True
+  if reward_size != 1:
+    raise ValueError('table_signature: joint transitions need rank-1 float32 observations '
+                     'and actions')
   return replay_lib.transition_signature(observation_spec, action_spec), False
 
 
@@ -141,7 +146,7 @@ def transition_table(config: config_lib.OffPolicyConfig, signature: Any) -> reve
 
 def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spec, logdir: str,
                 address: Optional[str] = None, restore_step: Optional[int] = None,
-                extra_tables: Sequence[reverb.Table] = ()) -> Replay:
+                extra_tables: Sequence[reverb.Table] = (), reward_size: int = 1) -> Replay:
   """Starts an in-process table, or connects to `address` and checks that it serves a
   compatible table.
 
@@ -155,6 +160,8 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
       run); an in-process table then starts from `replay_checkpoint(logdir, restore_step)`.
     extra_tables: more tables for an in-process server (e.g. `distributed`'s weights and
       reports); a remote server must serve tables of the same names.
+    reward_size: rewards (and discounts) per transition: the number of agents of joint
+      transitions, 1 otherwise.
 
   Raises:
     ConfigError: naming `logdir` if the table checkpoint to resume from is missing or
@@ -162,7 +169,7 @@ def make_replay(config: config_lib.OffPolicyConfig, observation_spec, action_spe
       table's signature does not match the environment; naming `prioritized_replay` if its
       sampler is not the one the config asks for.
   """
-  signature, packed = table_signature(observation_spec, action_spec)
+  signature, packed = table_signature(observation_spec, action_spec, reward_size)
   if address is None:
     return serve_table(transition_table(config, signature), logdir, restore_step, extra_tables,
                        packed=packed)
@@ -297,8 +304,10 @@ class _GuardedIterator:
 
 
 def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
-                  strategy: tf.distribute.Strategy, observation_spec, action_spec):
-  """An iterator of batches of `Transition`s (per-replica under a distribution strategy).
+                  strategy: tf.distribute.Strategy, observation_spec, action_spec,
+                  reward_size: int = 1):
+  """An iterator of batches of `Transition`s (per-replica under a distribution strategy);
+  `reward_size` as in `make_replay`.
 
   With `config.prioritized_replay` each batch's `extras` hold the items' Reverb `key` and their
   `importance_weight` (`replay.importance_weights` with beta = `config.importance_exponent`,
@@ -310,7 +319,8 @@ def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
                                     max_in_flight_samples_per_worker=8 * config.batch_size,
                                     num_workers_per_iterator=1,
                                     rate_limiter_timeout_ms=int(SERVER_TIMEOUT_S * 1000))
-  sizes = dict(observation_size=observation_spec.shape[0], action_size=action_spec.shape[0])
+  sizes = dict(observation_size=observation_spec.shape[0], action_size=action_spec.shape[0],
+               reward_size=reward_size)
 
   def transitions(sample: reverb.ReplaySample) -> replay_lib.Transition:
     if replay.packed:

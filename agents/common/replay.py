@@ -42,9 +42,10 @@ class Transition(NamedTuple):
   Attributes:
     observation: o_t, shape and dtype of the observation spec.
     action: a_t, shape and dtype of the action spec.
-    reward: R_t, the discounted sum of the next m <= n rewards (float32 scalar).
-    discount: d_t = gamma^m * prod of the m env discounts (float32 scalar; 0 after a
-      termination, gamma^m after a time-limit truncation).
+    reward: R_t, the discounted sum of the next m <= n rewards (float32 scalar; [N], one per
+      agent, for the joint transitions of N agents).
+    discount: d_t = gamma^m * prod of the m env discounts (float32 scalar, or [N] per agent; 0
+      after a termination, gamma^m after a time-limit truncation).
     next_observation: o_{t+m}, the observation to bootstrap from.
     extras: a dict of per-step extras recorded with a_t (e.g. behaviour log-probs); may be
       empty.
@@ -92,10 +93,11 @@ def can_pack(observation_spec: specs.Array, action_spec: specs.Array) -> bool:
              for spec in (observation_spec, action_spec))
 
 
-def packed_transition_signature(observation_spec: specs.Array,
-                                action_spec: specs.Array) -> tf.TensorSpec:
+def packed_transition_signature(observation_spec: specs.Array, action_spec: specs.Array,
+                                reward_size: int = 1) -> tf.TensorSpec:
   """The signature of packed transitions: one float32 vector
-  `[o_t, a_t, R_t, d_t, o_{t+n}]` of size 2 O + A + 2 per item.
+  `[o_t, a_t, R_t, d_t, o_{t+n}]` of size 2 O + A + 2 R per item (R = `reward_size`: 1, or
+  the number of agents of joint transitions that hold a reward and a discount per agent).
 
   Sampling cost grows with the number of columns (each is its own chunk), so tables of small
   continuous-control transitions store them as one column: sampling a batch of 256 Pendulum
@@ -106,28 +108,35 @@ def packed_transition_signature(observation_spec: specs.Array,
   if not can_pack(observation_spec, action_spec):
     raise ValueError('packed_transition_signature: needs rank-1 float32 observations and '
                      f'actions, got {observation_spec!r} and {action_spec!r}')
-  size = 2 * observation_spec.shape[0] + action_spec.shape[0] + 2
+  size = 2 * observation_spec.shape[0] + action_spec.shape[0] + 2 * reward_size
   return tf.TensorSpec((size,), tf.float32, name='transition')
 
 
 def pack_transition(transition: Transition) -> np.ndarray:
-  """The flat float32 vector `[o, a, R, d, o']` of one transition (no extras)."""
+  """The flat float32 vector `[o, a, R, d, o']` of one transition (no extras; R and d scalars
+  or vectors of the same size)."""
   if transition.extras:
     raise ValueError('pack_transition: packed transitions have no extras')
   return np.concatenate([
       np.asarray(transition.observation, np.float32).reshape(-1),
       np.asarray(transition.action, np.float32).reshape(-1),
-      np.asarray([transition.reward, transition.discount], np.float32),
+      np.asarray(transition.reward, np.float32).reshape(-1),
+      np.asarray(transition.discount, np.float32).reshape(-1),
       np.asarray(transition.next_observation, np.float32).reshape(-1)])
 
 
-def unpack_transitions(data: tf.Tensor, observation_size: int, action_size: int) -> Transition:
-  """Splits packed transitions `[..., 2 O + A + 2]` back into a `Transition` of
-  `[..., O]`, `[..., A]`, `[...]`, `[...]`, `[..., O]` tensors (extras empty)."""
+def unpack_transitions(data: tf.Tensor, observation_size: int, action_size: int,
+                       reward_size: int = 1) -> Transition:
+  """Splits packed transitions `[..., 2 O + A + 2 R]` back into a `Transition` of
+  `[..., O]`, `[..., A]`, `[...]`, `[...]`, `[..., O]` tensors (extras empty); with
+  `reward_size` R > 1, reward and discount are `[..., R]`."""
   observation, action, reward, discount, next_observation = tf.split(
-      data, [observation_size, action_size, 1, 1, observation_size], axis=-1)
-  return Transition(observation=observation, action=action, reward=reward[..., 0],
-                    discount=discount[..., 0], next_observation=next_observation, extras={})
+      data, [observation_size, action_size, reward_size, reward_size, observation_size],
+      axis=-1)
+  if reward_size == 1:
+    reward, discount = reward[..., 0], discount[..., 0]
+  return Transition(observation=observation, action=action, reward=reward,
+                    discount=discount, next_observation=next_observation, extras={})
 
 
 def make_rate_limiter(samples_per_insert: Optional[float] = None, min_size_to_sample: int = 1,
@@ -274,7 +283,9 @@ class NStepTransitionWriter:
 
   Every step t of an episode gets one item: as soon as o_{t+n} is known, and, at the episode's
   end, the shorter transitions to its last observation (see the module docstring). `n_step=1`
-  writes plain transitions. Each transition is appended whole (its observations are stored
+  writes plain transitions. Rewards and discounts may be vectors (one per agent, the joint
+  time steps of several agents): the sums above run element by element. Each transition is
+  appended whole (its observations are stored
   twice); that keeps items independent of the writer's history for the price of memory.
 
   Args:
@@ -322,7 +333,8 @@ class NStepTransitionWriter:
     if self._observation is None:
       raise ValueError('NStepTransitionWriter.observe: call observe_first first')
     self._pending.append((self._observation, action, dict(extras or {}),
-                          np.float32(next_timestep.reward), np.float32(next_timestep.discount)))
+                          np.asarray(next_timestep.reward, np.float32),
+                          np.asarray(next_timestep.discount, np.float32)))
     self._observation = next_timestep.observation
     if next_timestep.last():
       while self._pending:
@@ -335,12 +347,13 @@ class NStepTransitionWriter:
   def _write_oldest(self) -> None:
     reward, bootstrap = 0.0, 1.0
     for _, _, _, r, d in self._pending:
-      reward += bootstrap * float(r)
-      bootstrap *= self._gamma * float(d)
+      reward = reward + bootstrap * r.astype(np.float64)
+      bootstrap = bootstrap * self._gamma * d.astype(np.float64)
     observation, action, extras, _, _ = self._pending.popleft()
     transition = Transition(
-        observation=observation, action=action, reward=np.float32(reward),
-        discount=np.float32(bootstrap), next_observation=self._observation, extras=extras)
+        observation=observation, action=action, reward=np.asarray(reward, np.float32),
+        discount=np.asarray(bootstrap, np.float32), next_observation=self._observation,
+        extras=extras)
     self._writer.append(pack_transition(transition) if self._packed else transition)
     item = tree.map_structure(lambda column: column[-1], self._writer.history)
     priority = self._priority(transition) if callable(self._priority) else self._priority

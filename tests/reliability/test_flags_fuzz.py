@@ -12,7 +12,7 @@ import unittest
 from tests.reliability import reliability_testing as testing
 
 _AGENTS = ('ppo', 'a2c', 'acktr', 'acer', 'a3c', 'trpo', 'reinforce', 'actor_critic',
-           'off_policy_ac', 'ddpg', 'td3', 'sac', 'soft_q', 'd4pg', 'dpg')
+           'off_policy_ac', 'ddpg', 'td3', 'sac', 'soft_q', 'd4pg', 'dpg', 'maddpg')
 
 
 class FlagFuzzTest(unittest.TestCase):

@@ -94,3 +94,71 @@ def counter_reference(env_id: int, num_steps: int, max_episode_steps: int,
                       truncated=truncated, final_obs=final_obs,
                       next_obs=np.array([t, env_id], np.float32)))
   return steps[start:]
+
+
+class TwoAgents:
+  """A tiny PettingZoo-style parallel environment of two agents, for the multi-agent tests.
+
+  'mover_0' has a Box(0, 1, (2,)) action and observes [t, x] (x: the sum of its actions so
+  far); 'picker_0' has Discrete(3) actions and observes [t, last pick, 1, 0]. Rewards after
+  step t: mover -(x - 1)^2, picker its pick minus 1. The picker terminates after
+  `picker_terminates_at` steps (then leaves the episode); the mover is truncated after
+  `max_cycles`. `reward_nan_at` puts a NaN into the mover's reward at that step.
+  """
+
+  possible_agents = ['mover_0', 'picker_0']
+
+  def __init__(self, max_cycles: int = 5, picker_terminates_at: int = 3,
+               reward_nan_at: Optional[int] = None):
+    self._max_cycles = max_cycles
+    self._picker_terminates_at = picker_terminates_at
+    self._reward_nan_at = reward_nan_at
+    self._spaces = {
+        'mover_0': (gym.spaces.Box(-np.inf, np.inf, (2,), np.float32),
+                    gym.spaces.Box(0.0, 1.0, (2,), np.float32)),
+        'picker_0': (gym.spaces.Box(-np.inf, np.inf, (4,), np.float32),
+                     gym.spaces.Discrete(3)),
+    }
+    self.agents = []
+    self.closed = False
+    self.seeds = []
+
+  def observation_space(self, agent):
+    return self._spaces[agent][0]
+
+  def action_space(self, agent):
+    return self._spaces[agent][1]
+
+  def _observations(self):
+    return {'mover_0': np.array([self._t, self._x], np.float32),
+            'picker_0': np.array([self._t, self._pick, 1.0, 0.0], np.float32)}
+
+  def reset(self, seed=None, options=None):
+    del options
+    self.seeds.append(seed)
+    self._t, self._x, self._pick = 0, 0.0, 0.0
+    self.agents = list(self.possible_agents)
+    return self._observations(), {a: {} for a in self.agents}
+
+  def step(self, actions):
+    assert set(actions) == set(self.agents), (actions, self.agents)
+    self._t += 1
+    rewards = {}
+    if 'mover_0' in actions:
+      self._x += float(np.sum(actions['mover_0']))
+      rewards['mover_0'] = -(self._x - 1.0) ** 2
+      if self._reward_nan_at == self._t:
+        rewards['mover_0'] = float('nan')
+    if 'picker_0' in actions:
+      self._pick = float(actions['picker_0'])
+      rewards['picker_0'] = self._pick - 1.0
+    observations = {a: o for a, o in self._observations().items() if a in self.agents}
+    terminated = {a: a == 'picker_0' and self._t >= self._picker_terminates_at
+                  for a in self.agents}
+    truncated = {a: self._t >= self._max_cycles for a in self.agents}
+    infos = {a: {} for a in self.agents}
+    self.agents = [a for a in self.agents if not (terminated[a] or truncated[a])]
+    return observations, rewards, terminated, truncated, infos
+
+  def close(self):
+    self.closed = True
