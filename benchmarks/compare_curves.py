@@ -5,8 +5,10 @@ thick.
       --group=ACKTR=runs/acktr/s0,runs/acktr/s1,runs/acktr/s2 \
       --group=A2C=runs/a2c/s0,runs/a2c/s1,runs/a2c/s2
 
-Reads each run's metrics.csv (`eval_return` against `env_steps`); the mean is taken over the
-runs at the evaluation points they share.
+Reads each run's metrics.csv (`eval_return` against `env_steps`, or the columns named by
+`--metrics`, one panel each, e.g. a multi-agent run's `eval_return_adversary,eval_return_agent`);
+the mean is taken over the runs at the evaluation points they share. `--reference` draws a
+dashed line on a panel (e.g. a random policy's return).
 """
 
 import csv
@@ -19,12 +21,14 @@ _GROUPS = flags.DEFINE_multi_string('group', [], 'LABEL=RUN_DIR,RUN_DIR,...')
 _OUT = flags.DEFINE_string('out', 'curves.png', 'PNG to write.')
 _TITLE = flags.DEFINE_string('title', '', 'Plot title.')
 _TARGET = flags.DEFINE_float('target', None, 'Draw a horizontal line at this return.')
+_METRICS = flags.DEFINE_list('metrics', ['eval_return'], 'metrics.csv columns, one panel each.')
+_REFERENCES = flags.DEFINE_multi_string(
+    'reference', [], 'METRIC=VALUE=LABEL: a dashed line at VALUE on the panel of METRIC.')
 
 
-def _curve(run_dir):
+def _curve(run_dir, metric):
   with open(os.path.join(run_dir, 'metrics.csv'), newline='') as f:
-    return {int(r['env_steps']): float(r['eval_return']) for r in csv.DictReader(f)
-            if r.get('eval_return')}
+    return {int(r['env_steps']): float(r[metric]) for r in csv.DictReader(f) if r.get(metric)}
 
 
 def main(argv):
@@ -33,24 +37,31 @@ def main(argv):
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-  fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-  for index, group in enumerate(_GROUPS.value):
-    label, _, runs = group.partition('=')
-    curves = [_curve(run) for run in runs.split(',')]
-    color = f'C{index}'
-    for curve in curves:
-      steps = sorted(curve)
-      ax.plot(steps, [curve[s] for s in steps], color=color, alpha=0.3, linewidth=1)
-    shared = sorted(set.intersection(*[set(c) for c in curves]))
-    ax.plot(shared, [sum(c[s] for c in curves) / len(curves) for s in shared], color=color,
-            linewidth=2.5, label=f'{label} (mean of {len(curves)})')
-  if _TARGET.value is not None:
-    ax.axhline(_TARGET.value, color='grey', linestyle='--', linewidth=1)
-  ax.set_xlabel('environment steps')
-  ax.set_ylabel('evaluation return')
-  ax.set_title(_TITLE.value)
-  ax.grid(alpha=0.3)
-  ax.legend(loc='lower right')
+  metrics = _METRICS.value
+  fig, axes = plt.subplots(1, len(metrics), figsize=(7 * len(metrics), 4), dpi=100,
+                           squeeze=False)
+  for ax, metric in zip(axes[0], metrics):
+    for index, group in enumerate(_GROUPS.value):
+      label, _, runs = group.partition('=')
+      curves = [_curve(run, metric) for run in runs.split(',')]
+      color = f'C{index}'
+      for curve in curves:
+        steps = sorted(curve)
+        ax.plot(steps, [curve[s] for s in steps], color=color, alpha=0.3, linewidth=1)
+      shared = sorted(set.intersection(*[set(c) for c in curves]))
+      ax.plot(shared, [sum(c[s] for c in curves) / len(curves) for s in shared], color=color,
+              linewidth=2.5, label=f'{label} (mean of {len(curves)})')
+    if _TARGET.value is not None:
+      ax.axhline(_TARGET.value, color='grey', linestyle='--', linewidth=1)
+    for reference in _REFERENCES.value:
+      name, value, label = reference.split('=', 2)
+      if name == metric:
+        ax.axhline(float(value), color='grey', linestyle='--', linewidth=1, label=label)
+    ax.set_xlabel('environment steps')
+    ax.set_ylabel(metric.replace('_', ' '))
+    ax.set_title(_TITLE.value if len(metrics) == 1 else f'{_TITLE.value} {metric}'.strip())
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right')
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
   fig.savefig(_OUT.value)

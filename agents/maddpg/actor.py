@@ -1,7 +1,7 @@
 """MADDPG acting: every agent's decentralized policy in one compiled call, and the actor that
 steps the multi-agent environment and writes joint transitions into replay."""
 
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import dm_env
 import numpy as np
@@ -14,13 +14,22 @@ from agents.common import replay as replay_lib
 from networks import distributions
 
 
-def actor_output(actor: tf.keras.Model, discrete: bool, observation: tf.Tensor
-                 ) -> tf.Tensor:
-  """A decentralized actor's output on its own observations [B, O_i]: continuous actions
-  [B, A_i], or the logits [B, A_i] of a discrete actor."""
-  if discrete:
-    return actor(observation).logits_parameter()
-  return actor(observation, training=False)
+DISCRETE, SOFTMAX, DETERMINISTIC = 'discrete', 'softmax', 'deterministic'
+
+
+def policy_kinds(layout: multi_agent.JointLayout, continuous_policy: str) -> Tuple[str, ...]:
+  """Each agent's policy: DISCRETE (one-hot Gumbel-softmax samples) for discrete actions,
+  else `continuous_policy` (SOFTMAX: relaxed Gumbel-softmax over the action's components;
+  DETERMINISTIC: tanh-bounded mu(o) and Gaussian noise)."""
+  return tuple(DISCRETE if discrete else continuous_policy for discrete in layout.discrete)
+
+
+def actor_output(actor: tf.keras.Model, kind: str, observation: tf.Tensor) -> tf.Tensor:
+  """A decentralized actor's output on its own observations [B, O_i]: the actions [B, A_i]
+  of a DETERMINISTIC actor, the logits [B, A_i] of the others."""
+  if kind == DETERMINISTIC:
+    return actor(observation, training=False)
+  return actor(observation).logits_parameter()
 
 
 def choose(outputs: Sequence[tf.Tensor], sub_policy: tf.Tensor) -> tf.Tensor:
@@ -35,24 +44,30 @@ def choose(outputs: Sequence[tf.Tensor], sub_policy: tf.Tensor) -> tf.Tensor:
 class JointPolicy(tf.Module):
   """Acts for every agent from the joint observation (each actor sees only its own o_i).
 
-  `select(x, k)` explores: continuous actions clip(mu_i(o_i) + half_range sigma N(0, 1)) to
-  the bounds, discrete actions one-hot samples of Categorical(logits_i) (what the hard
-  Gumbel-softmax draws). `mode(x, k)` is the deterministic policy: mu_i(o_i), or the one-hot
-  argmax of the logits. `k` [B, N] int32 picks each agent's sub-policy (policy ensembles).
-  Noise comes from a checkpointed `tf.random.Generator`.
+  `select(x, k)` explores: DISCRETE agents take one-hot samples of Categorical(logits_i)
+  (what the hard Gumbel-softmax draws), SOFTMAX agents the relaxed Gumbel-softmax sample of
+  their logits, DETERMINISTIC agents clip(mu_i(o_i) + half_range sigma N(0, 1)) to the
+  bounds. `mode(x, k)` is the deterministic policy: the one-hot argmax of the logits,
+  softmax(logits), or mu_i(o_i). `k` [B, N] int32 picks each agent's sub-policy (policy
+  ensembles). Noise comes from a checkpointed `tf.random.Generator`.
 
   Args:
     actors: actors[i][k], the agents' sub-policies (Keras models).
     layout: the joint layout.
-    sigma: exploration noise of continuous actions, in units of half the action range.
+    kinds: each agent's policy kind (`policy_kinds`).
+    sigma: exploration noise of DETERMINISTIC agents, in units of half the action range.
+    temperature: the Gumbel-softmax temperature of SOFTMAX agents.
     seed: seeds the noise.
   """
 
   def __init__(self, actors: Sequence[Sequence[tf.keras.Model]],
-               layout: multi_agent.JointLayout, sigma: float, seed: int):
+               layout: multi_agent.JointLayout, kinds: Sequence[str], sigma: float,
+               temperature: float, seed: int):
     super().__init__(name='joint_policy')
     self._actors = [list(a) for a in actors]
     self._layout = layout
+    self._kinds = tuple(kinds)
+    self._temperature = float(temperature)
     self._sigma = float(sigma)
     self._rng = tf.random.Generator.from_seed(seed)
     self._low = [tf.constant(b) for b in layout.split_actions(layout.action_low)]
@@ -73,16 +88,21 @@ class JointPolicy(tf.Module):
            explore: bool) -> tf.Tensor:
     actions = []
     observations = self._layout.split_observations(joint_observation)
-    for i, (observation, discrete) in enumerate(zip(observations, self._layout.discrete)):
-      output = choose([actor_output(a, discrete, observation) for a in self._actors[i]],
+    for i, (observation, kind) in enumerate(zip(observations, self._kinds)):
+      output = choose([actor_output(a, kind, observation) for a in self._actors[i]],
                       sub_policy[:, i])
       size = self._layout.action_sizes[i]
-      if discrete:
+      seed = self._rng.uniform_full_int([2], tf.int32)
+      if kind == DISCRETE:
         if explore:
-          index = tf.random.stateless_categorical(output, 1, self._rng.make_seeds(1)[:, 0])[:, 0]
+          index = tf.random.stateless_categorical(output, 1, seed)[:, 0]
         else:
           index = tf.argmax(output, axis=-1)
         actions.append(tf.one_hot(index, size))
+        continue
+      if kind == SOFTMAX:
+        actions.append(distributions.gumbel_softmax(output, self._temperature, seed, hard=False)
+                       if explore else tf.nn.softmax(output))
         continue
       if explore:
         half_range = (self._high[i] - self._low[i]) / 2.0

@@ -44,13 +44,16 @@ def _stochastic(observation_spec: specs.Array, action_spec: specs.Array,
   return network
 
 
-def _actor(observation_spec: specs.Array, action_spec: specs.Array,
+def _actor(observation_spec: specs.Array, action_spec: specs.Array, kind: str,
            config: config_lib.MADDPGConfig, seed: int) -> tf.keras.Model:
-  """A decentralized actor: deterministic (continuous) or logits (discrete)."""
-  if isinstance(action_spec, specs.DiscreteArray):
-    return _stochastic(observation_spec, action_spec, config, seed)
-  return critics.make_deterministic_actor(observation_spec, action_spec, config.hidden_sizes,
-                                          config.activation, seed=seed)
+  """A decentralized actor: deterministic, or an MLP with a categorical head whose logits
+  (one per discrete action, or per component of a SOFTMAX action) feed the Gumbel-softmax."""
+  if kind == actor_lib.DETERMINISTIC:
+    return critics.make_deterministic_actor(observation_spec, action_spec, config.hidden_sizes,
+                                            config.activation, seed=seed)
+  if kind == actor_lib.SOFTMAX:
+    action_spec = specs.DiscreteArray(action_spec.shape[0])
+  return _stochastic(observation_spec, action_spec, config, seed)
 
 
 def make_components(spec: core.EnvironmentSpec, config: config_lib.MADDPGConfig,
@@ -73,6 +76,13 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.MADDPGConfig,
   if strategy.num_replicas_in_sync > 1:
     raise common_config.ConfigError('RunSettings', 'strategy', 'MADDPG trains on one device '
                                     '(default or one_device)', value=None)
+  kinds = actor_lib.policy_kinds(layout, config.continuous_policy)
+  for agent, kind, action_spec in zip(layout.agents, kinds, layout.action_specs):
+    if kind == actor_lib.SOFTMAX and not (np.all(action_spec.minimum == 0.0) and
+                                          np.all(action_spec.maximum == 1.0)):
+      raise common_config.ConfigError(
+          config, 'continuous_policy', f"'softmax' needs actions in [0, 1]; agent {agent} has "
+          f'{action_spec!r} (use deterministic)')
   joint_observation = layout.observation_spec()
   networks, optimizers = [], []
   with strategy.scope():
@@ -86,8 +96,8 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.MADDPGConfig,
       if config.centralized_critic:
         critic_observation, critic_action = joint_observation, layout.action_spec()
 
-      def make_actors(k_seed=agent_seed, o=observation_spec, a=action_spec):
-        return [_actor(o, a, config, layer_seed(k_seed, f'actor_{k}'))
+      def make_actors(k_seed=agent_seed, o=observation_spec, a=action_spec, kind=kinds[i]):
+        return [_actor(o, a, kind, config, layer_seed(k_seed, f'actor_{k}'))
                 for k in range(config.ensemble_size)]
 
       make_critic = lambda: critics.make_q_network(
@@ -117,8 +127,8 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.MADDPGConfig,
             config.critic_learning_rate)
       optimizers.append(agent_optimizers)
   learner = learner_lib.MADDPGLearner(networks, optimizers, layout, config, strategy, seed)
-  policy = actor_lib.JointPolicy([p.actors for p in networks], layout,
-                                 config.exploration_sigma, seed=seed)
+  policy = actor_lib.JointPolicy([p.actors for p in networks], layout, kinds,
+                                 config.exploration_sigma, config.gumbel_temperature, seed=seed)
   return MADDPGComponents(layout, networks, policy, learner)
 
 

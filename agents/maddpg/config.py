@@ -7,6 +7,9 @@ from typing import Any, Dict, Tuple
 from agents.common import config as config_lib
 
 
+POLICIES = ('softmax', 'deterministic')
+
+
 @dataclasses.dataclass(frozen=True)
 class MADDPGConfig(config_lib.OffPolicyConfig):
   """Hyper-parameters of MADDPG (Lowe et al. 2017, arXiv:1706.02275, section 4 and Algorithm 1
@@ -30,11 +33,17 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
   one drawn per episode, each updated on the transitions it collected (D_i^(k)) against the
   agent's one critic.
 
+  Continuous actions take one of two policies (`continuous_policy`). 'softmax' is what the
+  paper's code does on the particle environments, whose actions are a vector of forces in
+  [0, 1]: the actor outputs logits over the action's components, acts with the relaxed
+  Gumbel-softmax sample (a point of the simplex, its exploration) and is evaluated with
+  softmax(logits); its gradient is the relaxed sample's. 'deterministic' is DDPG's
+  tanh-bounded mu(o) with Gaussian exploration noise.
+
   Defaults are the paper's (appendix, and its code openai/maddpg): Adam 1e-2, gamma 0.95,
   minibatch 1024, two hidden layers of 64 ReLU units, tau 0.01, gradient norms clipped at 0.5,
   one update every 100 env steps once the buffer holds 1024 x 25 transitions, logits
-  penalized by 1e-3 mean(logits^2). Continuous actions (mpe2's Box(0, 1) forces) explore with
-  Gaussian noise.
+  penalized by 1e-3 mean(logits^2).
 
   Attributes:
     actor_learning_rate: Adam step size of the actors.
@@ -47,11 +56,14 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
     centralized_critic: MADDPG's critics over every agent's observation and action; False
       trains independent DDPG agents, each critic over its own o_i and a_i only.
     continuous_actions: the environment's continuous actions (mpe2's `continuous_actions`);
-      False: discrete actions through the Gumbel-softmax.
-    exploration_sigma: standard deviation of the Gaussian exploration noise of continuous
-      actions, in units of half the action range.
-    gumbel_temperature: temperature of the Gumbel-softmax (discrete actions).
-    logit_regularization: weight of mean(logits^2) in a discrete actor's loss.
+      False: discrete actions through the (hard, straight-through) Gumbel-softmax.
+    continuous_policy: the policy of continuous actions: 'softmax' (relaxed Gumbel-softmax
+      over the action's components; needs actions bounded by [0, 1]) or 'deterministic'
+      (tanh-bounded, Gaussian exploration).
+    exploration_sigma: standard deviation of the Gaussian exploration noise of 'deterministic'
+      policies, in units of half the action range.
+    gumbel_temperature: temperature of the Gumbel-softmax.
+    logit_regularization: weight of mean(logits^2) in the loss of an actor with logits.
     ensemble_size: K sub-policies per agent (1: no ensemble).
     infer_policies: critics' targets use each agent's approximations of the other agents'
       policies instead of their target actors (needs centralized_critic).
@@ -70,6 +82,7 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
   train_every: int = 100
   centralized_critic: bool = True
   continuous_actions: bool = True
+  continuous_policy: str = 'softmax'
   exploration_sigma: float = 0.2
   gumbel_temperature: float = 1.0
   logit_regularization: float = 1e-3
@@ -88,6 +101,7 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
     config_lib.check_non_negative(self, 'max_grad_norm', 'exploration_sigma',
                                   'logit_regularization', 'inference_entropy')
     config_lib.check_network(self)
+    config_lib.check_choice(self, 'continuous_policy', POLICIES)
     if self.infer_policies and not self.centralized_critic:
       raise config_lib.ConfigError(self, 'infer_policies', 'needs centralized_critic=True '
                                    '(independent critics see no other agent)')

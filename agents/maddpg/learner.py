@@ -68,8 +68,9 @@ class MADDPGLearner(off_policy_learner.OffPolicyLearner):
       from the batch; with K sub-policies each row's action is its own sub-policy's, so
       sub-policy k's gradient is 1/K of the mean over the rows it collected (the ensemble
       gradient of section 4.3)
-  then every target moves by tau. Discrete actors act through the straight-through
-  Gumbel-softmax; target actions of discrete agents are hard Gumbel-softmax samples.
+  then every target moves by tau. Actors with logits act through the Gumbel-softmax: the
+  straight-through one-hot sample for discrete actions, the relaxed sample for SOFTMAX
+  continuous ones (their target actions are such samples of the target actors' logits).
 
   Args:
     networks: one `AgentNetworks` per agent, in the agents' order.
@@ -91,6 +92,7 @@ class MADDPGLearner(off_policy_learner.OffPolicyLearner):
     self._layout = layout
     self._config = config
     self._agents = layout.agents
+    self._kinds = actor_lib.policy_kinds(layout, config.continuous_policy)
     self._lows = [tf.constant(b) for b in layout.split_actions(layout.action_low)]
     self._highs = [tf.constant(b) for b in layout.split_actions(layout.action_high)]
     self._action_size = sum(layout.action_sizes)
@@ -101,20 +103,22 @@ class MADDPGLearner(off_policy_learner.OffPolicyLearner):
                                            self._strategy,
                                            max_grad_norm=self._config.max_grad_norm)
 
-  def _hard_sample(self, logits: tf.Tensor, salt: int) -> tf.Tensor:
+  def _sample(self, logits: tf.Tensor, salt: int, hard: bool) -> tf.Tensor:
     return distributions.gumbel_softmax(logits, self._config.gumbel_temperature,
-                                        self.sampling_seed(salt), hard=True)
+                                        self.sampling_seed(salt), hard=hard)
 
   def _action(self, actors: Sequence[tf.keras.Model], agent: int, observation: tf.Tensor,
               sub_policy: tf.Tensor, salt: int) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Agent `agent`'s action [B, A_i] from `actors` (its sub-policies), differentiable (the
-    straight-through Gumbel-softmax for discrete actions), and the logits' penalty term."""
-    discrete = self._layout.discrete[agent]
-    output = actor_lib.choose([actor_lib.actor_output(a, discrete, observation) for a in actors],
+    """Agent `agent`'s action [B, A_i] from `actors` (its sub-policies), differentiable (a
+    Gumbel-softmax sample of an actor with logits: straight-through one-hot for discrete
+    actions, relaxed for SOFTMAX ones), and the logits' penalty term [B]."""
+    kind = self._kinds[agent]
+    output = actor_lib.choose([actor_lib.actor_output(a, kind, observation) for a in actors],
                               sub_policy)
-    if not discrete:
+    if kind == actor_lib.DETERMINISTIC:
       return output, tf.constant(0.0)
-    return self._hard_sample(output, salt), tf.reduce_mean(tf.square(output), axis=-1)
+    sample = self._sample(output, salt, hard=kind == actor_lib.DISCRETE)
+    return sample, tf.reduce_mean(tf.square(output), axis=-1)
 
   def _approximate_action(self, approximation: tf.keras.Model, agent: int,
                           observation: tf.Tensor, salt: int) -> tf.Tensor:
@@ -122,7 +126,7 @@ class MADDPGLearner(off_policy_learner.OffPolicyLearner):
     to the bounds), or a hard Gumbel-softmax sample of its logits."""
     distribution = approximation(observation)
     if self._layout.discrete[agent]:
-      return self._hard_sample(distribution.logits_parameter(), salt)
+      return self._sample(distribution.logits_parameter(), salt, hard=True)
     return tf.clip_by_value(distribution.mean(), self._lows[agent], self._highs[agent])
 
   def _approximation_loss(self, approximation: tf.keras.Model, agent: int,

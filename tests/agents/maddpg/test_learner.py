@@ -128,6 +128,7 @@ class LearnerStepTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(
       ('maddpg', {}),
+      ('deterministic_policy', dict(continuous_policy='deterministic')),
       ('independent_ddpg', dict(centralized_critic=False)),
       ('ensemble', dict(ensemble_size=2)),
       ('inferred_policies', dict(infer_policies=True)),
@@ -191,7 +192,45 @@ class LearnerStepTest(tf.test.TestCase, parameterized.TestCase):
       agent.close()
 
 
+class JointPolicyTest(tf.test.TestCase):
+
+  def test_each_kind_acts_in_its_own_way(self):
+    for policy in ('softmax', 'deterministic'):
+      parts = builder.make_components(_spec(), _config(continuous_policy=policy),
+                                      tf.distribute.get_strategy(), seed=0)
+      observation = tf.constant(np.random.default_rng(0).normal(size=(64, 6)), tf.float32)
+      k = tf.zeros([64, 2], tf.int32)
+      explored = parts.policy.select(observation, k).numpy()
+      mode = parts.policy.mode(observation, k).numpy()
+      mover, picker = explored[:, :2], explored[:, 2:]
+      # The picker (discrete): one-hot samples that vary; its mode is the argmax of its logits.
+      self.assertTrue(np.all(picker.sum(axis=1) == 1.0) and np.all((picker == 0) | (picker == 1)))
+      logits = parts.networks[1].actors[0](observation[:, 2:]).logits_parameter().numpy()
+      self.assertAllEqual(mode[:, 2:], np.eye(3)[logits.argmax(axis=1)])
+      if policy == 'softmax':
+        # Relaxed Gumbel-softmax samples: points of the simplex; the mode is softmax(logits).
+        self.assertAllClose(mover.sum(axis=1), np.ones(64), atol=1e-5)
+        mover_logits = parts.networks[0].actors[0](observation[:, :2]).logits_parameter()
+        self.assertAllClose(mode[:, :2], tf.nn.softmax(mover_logits), atol=1e-6)
+      else:
+        self.assertTrue(np.all((mover >= 0.0) & (mover <= 1.0)))
+        self.assertAllClose(mode[:, :2], parts.networks[0].actors[0](observation[:, :2]))
+      self.assertNotAllClose(explored[:, :2], mode[:, :2])
+
+
 class RefusalTest(tf.test.TestCase):
+
+  def test_softmax_policy_needs_unit_bounds(self):
+    from dm_env import specs  # pylint: disable=import-outside-toplevel
+    spec = _spec()
+    action = dict(spec.action)
+    action['mover_0'] = specs.BoundedArray((2,), np.float32, -1.0, 1.0)
+    with self.assertRaisesRegex(common_config.ConfigError, 'continuous_policy'):
+      builder.make_components(core.EnvironmentSpec(spec.observation, action), _config(),
+                              tf.distribute.get_strategy(), seed=0)
+    builder.make_components(core.EnvironmentSpec(spec.observation, action),
+                            _config(continuous_policy='deterministic'),
+                            tf.distribute.get_strategy(), seed=0)
 
   def test_single_agent_environment_is_refused(self):
     from agents.common import environments  # pylint: disable=import-outside-toplevel
