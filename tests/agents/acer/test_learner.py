@@ -1,5 +1,5 @@
-"""ACER: updates on CartPole segments, the trust-region projection, Retrace on replayed
-sequences, and the builder's refusals."""
+"""ACER: updates on a fake environment's segments, the trust-region projection, Retrace on
+replayed sequences, and the builder's refusals."""
 
 import tempfile
 
@@ -16,6 +16,11 @@ from agents.common import core
 from agents.common import environments
 from agents.common import off_policy
 from agents.common import replay as replay_lib
+from tests.agents.common import fake_envs
+
+
+def setUpModule():
+  fake_envs.register()
 
 
 def _context(env_id='CartPole-v1', **overrides):
@@ -35,7 +40,9 @@ class ACERAgentTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(True, False)
   def test_updates_are_finite_and_change_every_variable(self, trust_region):
-    agent = builder.make_agent(_config(trust_region=trust_region), _context())
+    # The fake Counter env: Discrete(3) actions, even-id envs terminate after 3 steps.
+    agent = builder.make_agent(_config(trust_region=trust_region),
+                               _context(fake_envs.COUNTER_ID))
     learner = agent.learners[0]
     network = learner._network  # pylint: disable=protected-access
     average = learner._average_network  # pylint: disable=protected-access
