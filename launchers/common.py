@@ -14,6 +14,7 @@ import dm_env
 import numpy as np
 import tensorflow as tf
 
+from agents.common import checkpointing
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distribute
@@ -257,7 +258,7 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     record = loop.run(settings, agent, start_time)
   except KeyboardInterrupt:
     sys.exit(130)
-  except loop.RunStopped as error:
+  except (loop.RunStopped, checkpointing.MismatchedCheckpoint) as error:
     print(f'error: {error}', file=sys.stderr, flush=True)
     sys.exit(1)
   finally:

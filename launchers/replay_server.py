@@ -11,7 +11,9 @@ float32 vectors for continuous control, a `replay.Transition` of columns otherwi
 server stores transitions as the writers make them: N and gamma are the writers' (the
 trainer's `--n_step` and `--discount`), not the server's.
 With `--checkpoint_dir`, the server restarts from the newest checkpoint in that directory
-(written by `replay.checkpoint(client)`).
+(written by `replay.checkpoint(client)`, which a trainer asks for at each of its checkpoints).
+A trainer checks the table's insert count, which the checkpoints keep: a server restarted
+without its checkpoint, or from one older than the trainer's, stops the run with one line.
 """
 
 import sys

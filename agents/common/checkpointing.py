@@ -19,6 +19,11 @@ import tensorflow as tf
 _NAME = re.compile(r'^ckpt-(\d+)$')
 
 
+class MismatchedCheckpoint(RuntimeError):
+  """A checkpoint does not hold every variable of the agent restoring it (one written by
+  another version of the code, or another agent)."""
+
+
 class NonFiniteState(RuntimeError):
   """The run's variables hold a NaN or an infinity: they are not saved."""
 
@@ -42,6 +47,11 @@ def checkpoint_prefixes(checkpoint_dir: str) -> List[str]:
   prefixes = [path[:-len('.index')] for path in glob.glob(os.path.join(checkpoint_dir,
                                                                         'ckpt-*.index'))]
   return sorted((p for p in prefixes if _number(p) >= 0), key=_number, reverse=True)
+
+
+def checkpoint_steps(logdir: str) -> List[int]:
+  """The env steps of a run's checkpoints on disk (`ckpt-N` with an index file), newest first."""
+  return [_number(prefix) for prefix in checkpoint_prefixes(directory(logdir))]
 
 
 def damage(prefix: str) -> Optional[str]:
@@ -133,6 +143,7 @@ class Checkpointer:
 
     Raises:
       NoIntactCheckpoint: if checkpoints exist and none of them reads back.
+      MismatchedCheckpoint: if the newest intact one lacks some of the agent's variables.
     """
     _remove_temporaries(self._directory)
     intact, damaged = intact_checkpoints(self._directory)
@@ -154,7 +165,15 @@ class Checkpointer:
     if path:
       # Optimizer slots are restored when first created; expect_partial keeps a run that ends
       # before then (e.g. on a fault) from warning about them at exit.
-      self._checkpoint.restore(path).assert_existing_objects_matched().expect_partial()
+      status = self._checkpoint.restore(path)
+      try:
+        status.assert_existing_objects_matched()
+      except AssertionError as error:
+        unmatched = str(error).partition('unmatched objects:')[2].strip()
+        raise MismatchedCheckpoint(
+            f'{path} does not match this agent (written by another version of the code?); '
+            f'not in it: {unmatched[:200]}') from None
+      status.expect_partial()
     return path
 
   def save(self, step: int, before: Callable[[], Any] = lambda: None) -> str:

@@ -15,11 +15,13 @@ the table cannot serve would block).
 
 The run's checkpoint and an in-process table's are one unit: before the run writes
 `checkpoints/ckpt-N`, the table is checkpointed into `replay/ckpt-N` (the writer flushed
-first), and the run's checkpoint records the table's item count; older `replay/ckpt-*` are
-deleted only once `ckpt-N` is written. A resumed run loads `replay/ckpt-N` of the checkpoint it
-restores, or is refused when that folder is missing or incomplete. A remote table is checked
-the same way against the recorded count: one that holds fewer items (a restarted server) stops
-the run with a line that says how many transitions were lost.
+first), and the run's checkpoint records the table's item and insert counts; once `ckpt-N` is
+written, the `replay/ckpt-*` of run checkpoints no longer on disk (rotated out by
+`max_to_keep`) are deleted. A resumed run loads `replay/ckpt-N` of the checkpoint it restores
+(an older one when the newest is damaged), or is refused when that folder is missing or
+incomplete. A remote table is checked against the recorded counts after a restore and before
+every metrics row: one whose insert count went down (a restarted server, even one refilled
+since) or that holds fewer items stops the run with a line that says what was lost.
 """
 
 import glob
@@ -67,8 +69,9 @@ class Replay:
     self.server = server
     self.packed = packed
 
-  def size(self, timeout_s: int = 30) -> int:
-    """Items in the table now.
+  def counts(self, timeout_s: int = 30) -> Tuple[int, int]:
+    """The table's items now, and the items inserted into it since it was made (a count its
+    checkpoints keep, which only a new table starts again from 0).
 
     Raises:
       core.RunStopped: if the server does not answer within `timeout_s`.
@@ -78,11 +81,22 @@ class Replay:
     except reverb.errors.DeadlineExceededError:
       raise core.RunStopped(f'the replay server at {self.address} did not answer within '
                             f'{timeout_s} s') from None
-    return int(info[replay_lib.DEFAULT_TABLE].current_size)
+    table = info[replay_lib.DEFAULT_TABLE]
+    return int(table.current_size), int(table.rate_limiter_info.insert_stats.completed)
+
+  def size(self, timeout_s: int = 30) -> int:
+    """Items in the table now (`core.RunStopped` as in `counts`)."""
+    return self.counts(timeout_s)[0]
 
   def stall(self, what: str) -> core.RunStopped:
     """The error for `what` (e.g. 'gave no batch') having waited past its timeout: names a
-    server that no longer answers, or else the table's size."""
+    server that no longer answers, or else the table's size.
+
+    Raises:
+      KeyboardInterrupt: if a stop was requested (`core.Interrupts`) while the call waited, so
+        that the signal ends the run with its checkpoint rather than as a fault.
+    """
+    core.check_interrupt()
     try:
       size = self.size(timeout_s=5)
     except core.RunStopped as error:
@@ -91,8 +105,23 @@ class Replay:
                            f's though its server answers ({size:,} items)')
 
   def update_priorities(self, keys, priorities) -> None:
-    """Sets the priorities of the sampled items `keys` ([B] uint64)."""
-    replay_lib.update_priorities(self.client, replay_lib.DEFAULT_TABLE, keys, priorities)
+    """Sets the priorities of the sampled items `keys` ([B] uint64) to `priorities` ([B]);
+    none of them when one is NaN or infinite (the loop stops at, or skips, the update whose
+    metrics are not finite). A remote server gets `SERVER_TIMEOUT_S` to take them.
+
+    Raises:
+      core.RunStopped: if a remote server has not taken them within `SERVER_TIMEOUT_S`.
+    """
+    priorities = np.asarray(priorities, np.float64)
+    if not np.all(np.isfinite(priorities)):
+      return
+    update = lambda: replay_lib.update_priorities(self.client, replay_lib.DEFAULT_TABLE, keys,
+                                                  priorities)
+    if self.server is not None:
+      update()
+      return
+    replay_lib.call_with_timeout(update, SERVER_TIMEOUT_S,
+                                 lambda: self.stall('took no priorities'))
 
   def close(self) -> None:
     """Stops an in-process server. Call it before dropping a dataset iterator of the table: a
@@ -242,20 +271,25 @@ def save_replay(replay: Replay, logdir: str, step: int) -> str:
   return target
 
 
-def drop_older_replay(logdir: str, step: int) -> None:
-  """Deletes the in-process table's checkpoints other than `replay/ckpt-<step>`."""
-  keep = os.path.abspath(replay_checkpoint(logdir, step))
+def drop_unused_replay(logdir: str) -> None:
+  """Deletes the in-process table's checkpoints that belong to no run checkpoint on disk
+  (rotated out by `max_to_keep`, renamed `*.damaged`, or never written: a kill between the
+  two saves), so that a run that falls back to an older checkpoint finds its table."""
+  keep = {os.path.abspath(replay_checkpoint(logdir, step))
+          for step in checkpointing.checkpoint_steps(logdir)}
   for old in glob.glob(os.path.join(replay_directory(logdir), 'ckpt-*')):
-    if os.path.abspath(old) != keep:
+    if os.path.abspath(old) not in keep:
       shutil.rmtree(old, ignore_errors=True)
 
 
 class ReplayRecord(tf.Module):
-  """What the run's checkpoint records about the table: `items`, its size at the checkpoint."""
+  """What the run's checkpoint records about the table at the checkpoint: `items`, its size,
+  and `inserts`, the items inserted since the table was made (see `Replay.counts`)."""
 
   def __init__(self):
     super().__init__(name='replay_record')
     self.items = tf.Variable(0, dtype=tf.int64, trainable=False, name='items')
+    self.inserts = tf.Variable(0, dtype=tf.int64, trainable=False, name='inserts')
 
 
 
@@ -346,12 +380,14 @@ class ReplayActor(core.Actor):
   """Acts in one environment and writes N-step transitions into the replay table.
 
   The first `learning_starts` steps of a run take uniformly random actions (drawn from a
-  NumPy generator seeded with the seed and the step count, so a resumed run draws new ones);
+  NumPy generator seeded with the seed and the step count, so a resumed run draws new ones; it
+  also re-seeds the environment, so a resumed run plays new episodes);
   later steps take `policy.select(o_t)` (exploration included). Every `act` is one
   environment step; the writer inserts each transition as soon as its N-step return is known.
 
   Args:
-    env: the training environment (dm_env; bounded continuous actions; closed by `close`).
+    env: the training environment (dm_env; bounded continuous actions; `reseed(seed)` seeds its
+      next reset, as `environments.GymnasiumToDmEnv`'s; closed by `close`).
     policy: has `select(obs [1, ...]) -> actions [1, A]` and `reset()` (at every episode start,
       e.g. for Ornstein-Uhlenbeck noise).
     writer: a `replay.NStepTransitionWriter` into the table.
@@ -381,9 +417,13 @@ class ReplayActor(core.Actor):
     self._episode_return, self._episode_length = 0.0, 0
 
   def reset(self, env_steps: int = 0) -> None:
-    """Starts a new episode at step `env_steps` of the run."""
+    """Starts a new episode at step `env_steps` of the run; a resumed run (`env_steps` > 0)
+    re-seeds the environment from the seed and `env_steps`, so it continues on episodes it has
+    not played, the same ones each time it resumes from that step."""
     self._step = env_steps
     self._rng = np.random.default_rng([self._seed, env_steps])
+    if env_steps:  # A new run's environment keeps the run's env seed.
+      self._env.reseed(int(np.random.default_rng([self._seed, env_steps, 1]).integers(2**31 - 1)))
     self._new_episode()
 
   def _new_episode(self) -> None:
@@ -509,24 +549,39 @@ def replay_state(learning_starts: int, context: core.BuildContext, replay: Repla
 
   def before_checkpoint(step: int):
     flush()  # The last transition is confirmed, so the table's checkpoint holds it.
-    record.items.assign(replay.size())
+    items, inserts = replay.counts()
+    record.items.assign(items)
+    record.inserts.assign(inserts)
     save_replay(replay, context.logdir, step)
 
   def after_checkpoint(step: int):
+    del step  # The table's checkpoints follow the run's that are on disk.
     if replay.server is not None:
-      drop_older_replay(context.logdir, step)
+      drop_unused_replay(context.logdir)
 
   def ready_to_learn() -> bool:
     flush()  # Count every transition written so far.
     return replay.size() >= learning_starts
 
   def check():
-    expected, held = int(record.items.numpy()), replay.size()
+    # A table's insert count only grows (its checkpoints keep it): one below the recorded
+    # count is a new table, e.g. a server that restarted, even one refilled to its old size.
+    expected, expected_inserts = int(record.items.numpy()), int(record.inserts.numpy())
+    held, inserts = replay.counts()
+    if inserts < expected_inserts:
+      # It held the newest `expected` items: those inserted after the count it went back to
+      # are gone (all of them when it came back empty).
+      lost = min(expected, expected_inserts - inserts)
+      raise core.RunStopped(
+          f'the replay server at {replay.address} restarted: its table has taken {inserts:,} '
+          f'{unit}, {expected_inserts:,} before; at least {lost:,} of the {expected:,} {unit} '
+          'it held were lost')
     if held < expected:
       raise core.RunStopped(
           f'the replay table at {replay.address} holds {held:,} {unit}, {expected:,} before: '
           f'{expected - held:,} were lost (did its server restart?)')
     record.items.assign(max(expected, held))
+    record.inserts.assign(inserts)
 
   return dict(state=dict(learner=learner, actor=policy, replay=record),
               ready_to_learn=ready_to_learn, before_checkpoint=before_checkpoint,

@@ -112,6 +112,7 @@ class OffPolicyLearner(tf.Module):
       else:  # E.g. batches a thread reads from a remote table.
         metrics = self.update(next(source.iterator))
     except tf.errors.OutOfRangeError:  # The dataset's rate-limiter timeout ended it.
+      core.check_interrupt()  # A signal that came during the wait ends the run as signals do.
       raise core.RunStopped(f'{self.name}: the replay table gave no batch within its sampling '
                             'timeout (rate limiter or server stuck)') from None
     if self._prioritized:

@@ -1,5 +1,6 @@
 """The Soft Q-learning launcher as a user runs it: bad flags fail fast; a short run on the
-multi-goal environment writes its outputs, the sampled policy's evaluation included."""
+multi-goal environment writes its outputs, the sampled policy's evaluation included, and
+resumes with a larger budget."""
 
 from tests.launchers import launcher_testing as testing
 
@@ -25,3 +26,6 @@ class SoftQLauncherTest(testing.LauncherTestCase):
     self.assertEqual(record['updates'], 201)
     self.assertIn('sampled_policy_return', record)
     self.assert_outputs(logdir)
+
+  def test_resumes_with_a_larger_budget(self):
+    self.assert_resumes_with_a_larger_budget('soft_q', _SMALL, 'q_loss')

@@ -29,15 +29,33 @@ class InProcessReplayTest(launcher_testing.LauncherTestCase):
     first = testing.run('ddpg', logdir, *_DDPG, '--num_steps=400')
     self.assertEqual(first.returncode, 0, first.stderr[-2000:])
     replay = os.path.join(logdir, 'replay')
-    self.assertEqual(sorted(os.listdir(replay)), ['ckpt-400', 'incoming'])
+    self.assertEqual(sorted(os.listdir(replay)), ['ckpt-200', 'ckpt-400', 'incoming'])
     # A kill after the table's next checkpoint but before the run's: replay/ckpt-600 exists,
     # checkpoints/ckpt-600 does not.
     shutil.copytree(os.path.join(replay, 'ckpt-400'), os.path.join(replay, 'ckpt-600'))
-    second = testing.run('ddpg', logdir, *_DDPG, '--num_steps=600')
+    second = testing.run('ddpg', logdir, *_DDPG, '--num_steps=800')
     self.assertEqual(second.returncode, 0, second.stderr[-2000:])
     self.assertIn('at 400 env steps (400 transitions in replay)', second.stdout)
-    self.assertEqual(launcher_testing.evaluation(logdir)['replay_items'], 600)
-    self.assertEqual(sorted(os.listdir(replay)), ['ckpt-600', 'incoming'])
+    self.assertEqual(launcher_testing.evaluation(logdir)['replay_items'], 800)
+    # One table checkpoint per run checkpoint kept (max_to_keep 3): ckpt-200 rotated out.
+    self.assertEqual(sorted(os.listdir(replay)),
+                     ['ckpt-400', 'ckpt-600', 'ckpt-800', 'incoming'])
+
+  def test_a_damaged_newest_checkpoint_falls_back_to_an_older_one_and_its_table(self):
+    # Used to be refused (exit 2): only the newest checkpoint's table was kept.
+    logdir = self.create_tempdir()
+    first = testing.run('ddpg', logdir, *_DDPG, '--num_steps=600')
+    self.assertEqual(first.returncode, 0, first.stderr[-2000:])
+    data = os.path.join(logdir, 'checkpoints', 'ckpt-600.data-00000-of-00001')
+    with open(data, 'r+b') as f:
+      f.truncate(os.path.getsize(data) // 2)
+    second = testing.run('ddpg', logdir, *_DDPG, '--num_steps=800')
+    self.assertEqual(second.returncode, 0, second.stderr[-2000:])
+    self.assertRegex(second.stdout, r'Warning: checkpoint .*ckpt-600 is damaged')
+    self.assertIn('at 400 env steps (400 transitions in replay)', second.stdout)
+    self.assertEqual(launcher_testing.evaluation(logdir)['replay_items'], 800)
+    self.assertEqual(sorted(os.listdir(os.path.join(logdir, 'replay'))),
+                     ['ckpt-400', 'ckpt-600', 'ckpt-800', 'incoming'])
 
   def test_a_missing_table_checkpoint_is_refused_before_any_work(self):
     logdir = self.create_tempdir()
@@ -56,10 +74,10 @@ class InProcessReplayTest(launcher_testing.LauncherTestCase):
 
 class RemoteReplayTest(launcher_testing.LauncherTestCase):
 
-  def _serve(self, port: int = 0):
+  def _serve(self, port: int = 0, max_size: int = 5000):
     server = subprocess.Popen(
         [sys.executable, '-m', 'launchers.replay_server', '--env=Pendulum-v1', f'--port={port}',
-         '--max_size=5000'], cwd=testing.ROOT, env=testing.ENV, stdout=subprocess.PIPE,
+         f'--max_size={max_size}'], cwd=testing.ROOT, env=testing.ENV, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True)
     self.addCleanup(server.kill)
     address = re.search(r'at (localhost:\d+)', server.stdout.readline()).group(1)
@@ -78,7 +96,33 @@ class RemoteReplayTest(launcher_testing.LauncherTestCase):
     self.assertEqual(second.returncode, 1, second.stderr[-2000:])
     lines = testing.error_lines(second)
     self.assertEqual(len(lines), 1, second.stderr)
-    self.assertIn('holds 0 transitions, 300 before: 300 were lost', lines[0])
+    self.assertIn(f'the replay server at {address} restarted: its table has taken 0 '
+                  'transitions, 300 before; at least 300 of the 300 transitions it held were '
+                  'lost', lines[0])
+
+  def test_a_server_restarted_mid_run_and_refilled_stops_the_run(self):
+    # A table of 200 transitions is full again 200 steps after its server restarted: its size
+    # alone (what the run used to check) does not tell; its insert count does.
+    server, address = self._serve(max_size=200)
+    logdir = self.create_tempdir()
+    run = testing.start('ddpg', logdir, *_DDPG, '--num_steps=2500', '--log_every=500',
+                        '--checkpoint_every=100000', f'--replay_address={address}')
+    self.addCleanup(run.kill)
+    metrics = os.path.join(logdir, 'metrics.csv')
+    deadline = time.time() + 180
+    while time.time() < deadline and not (  # Two rows: the run has counted 1,000 inserts.
+        os.path.exists(metrics) and len(testing.metrics_rows(logdir)) >= 2):
+      time.sleep(0.2)
+    server.kill()
+    server.wait()
+    self._serve(int(address.split(':')[1]), max_size=200)  # Back on the same port, empty.
+    _, stderr = run.communicate(timeout=240)
+    self.assertEqual(run.returncode, 1, stderr[-2000:])
+    lines = testing.error_lines(subprocess.CompletedProcess([], 1, '', stderr))
+    self.assertEqual(len(lines), 1, stderr[-2000:])
+    self.assertRegex(lines[0], f'the replay server at {address} restarted: its table has taken '
+                     r'[\d,]+ transitions, [\d,]+ before; at least 200 of the 200 transitions it '
+                     'held were lost')
 
   def test_a_server_that_dies_mid_run_stops_it_with_one_line(self):
     server, address = self._serve()

@@ -70,8 +70,11 @@ class CheckpointerTest(tf.test.TestCase):
     logdir = _tempdir(self)
     checkpointing.Checkpointer(logdir, weights=tf.Variable([1.0])).save(1)
     checkpointer = checkpointing.Checkpointer(
-        logdir, weights=tf.Variable([0.0]), other=tf.Variable([0.0]))
-    with self.assertRaises(AssertionError):
+        logdir, weights=tf.Variable([0.0]), other=tf.Variable([0.0], name='other'))
+    # One line naming the variable (e.g. a checkpoint of an older version of the agent),
+    # not TensorFlow's AssertionError.
+    with self.assertRaisesRegex(checkpointing.MismatchedCheckpoint,
+                                r"ckpt-1 does not match this agent.*'other:0'"):
       checkpointer.restore()
 
 

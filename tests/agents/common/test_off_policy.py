@@ -6,6 +6,9 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import types
+from unittest import mock
 
 from absl.testing import absltest
 import dm_env
@@ -15,6 +18,7 @@ import numpy as np
 import reverb
 import tensorflow as tf
 
+from agents.common import checkpointing
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import environments
@@ -143,6 +147,118 @@ class ReplayTest(absltest.TestCase):
                              address=address)
 
 
+def _insert(client: reverb.Client, count: int) -> None:
+  """Writes `count` one-step transitions of the `_OBS`/`_ACTION` specs (packed)."""
+  writer = replay_lib.NStepTransitionWriter(client, replay_lib.DEFAULT_TABLE, 1, 0.99,
+                                            packed=True)
+  writer.observe_first(dm_env.restart(np.zeros(2, np.float32)))
+  for i in range(count):
+    writer.observe(np.zeros(2, np.float32), dm_env.transition(0.0, np.full(2, i, np.float32)))
+  writer.flush()
+  writer.close()
+
+
+def _priorities(client: reverb.Client):
+  """{key: priority} of the table's items, read by sampling it."""
+  return {int(sample[0].info.key): float(sample[0].info.priority)
+          for sample in client.sample(replay_lib.DEFAULT_TABLE, num_samples=200)}
+
+
+class _UnansweringClient:
+  """A `reverb.Client` of a server that takes `unanswered_s` to update priorities and never
+  answers `server_info`."""
+
+  def __init__(self, unanswered_s: float):
+    self._unanswered_s = unanswered_s
+
+  def mutate_priorities(self, table, updates):
+    del table, updates
+    time.sleep(self._unanswered_s)
+
+  def server_info(self, timeout=None):
+    raise reverb.errors.DeadlineExceededError(f'no answer within {timeout} s')
+
+
+class ServerFaultTest(absltest.TestCase):
+  """Priority updates, stalls and restarted servers."""
+
+  def _tempdir(self) -> str:
+    path = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+  def _signature(self):
+    signature, packed = off_policy.table_signature(_OBS, _ACTION)
+    self.assertTrue(packed)
+    return signature
+
+  def test_non_finite_priorities_are_not_written(self):
+    table = replay_lib.make_prioritized_table(replay_lib.DEFAULT_TABLE, 10, self._signature(),
+                                              priority_exponent=1.0)
+    replay = off_policy.serve_table(table, self._tempdir(), packed=True)
+    self.addCleanup(replay.close)
+    _insert(replay.client, 3)
+    keys = sorted(_priorities(replay.client))
+    self.assertLen(keys, 3)
+    for bad in (np.nan, np.inf):
+      replay.update_priorities(np.array(keys, np.uint64), [2.0, bad, 3.0])
+      self.assertEqual(_priorities(replay.client), {k: 1.0 for k in keys})
+    replay.update_priorities(np.array(keys, np.uint64), [2.0, 4.0, 3.0])
+    self.assertEqual(_priorities(replay.client), dict(zip(keys, [2.0, 4.0, 3.0])))
+
+  def test_a_remote_priority_update_waits_no_longer_than_the_server_timeout(self):
+    replay = off_policy.Replay(_UnansweringClient(unanswered_s=10.0), 'localhost:1', None)
+    start = time.monotonic()
+    with mock.patch.object(off_policy, 'SERVER_TIMEOUT_S', 1.0):
+      with self.assertRaisesRegex(core.RunStopped,
+                                  '^the replay server at localhost:1 did not answer'):
+        replay.update_priorities(np.array([1, 2], np.uint64), [1.0, 2.0])
+    self.assertLess(time.monotonic() - start, 8.0)
+
+  def test_a_stop_requested_while_a_call_waited_ends_as_an_interrupt(self):
+    table = replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, 10, self._signature())
+    replay = off_policy.serve_table(table, self._tempdir(), packed=True)
+    self.addCleanup(replay.close)
+    self.assertIsInstance(replay.stall('gave no batch'), core.RunStopped)
+    with core.Interrupts():  # Its exit drops a request left over by a failure.
+      core.Interrupts.request()  # A signal came while the sample waited.
+      with self.assertRaises(KeyboardInterrupt):
+        raise replay.stall('gave no batch')
+      core.check_interrupt()  # The request was taken: the checkpoint on the way out goes on.
+
+  def test_a_restarted_server_refilled_to_its_size_is_detected(self):
+    table = lambda: replay_lib.make_uniform_table(replay_lib.DEFAULT_TABLE, 5, self._signature())
+    server = replay_lib.make_server([table()])
+    address = f'localhost:{server.port}'
+    replay = off_policy.Replay(reverb.Client(address), address, None, packed=True)
+    context = types.SimpleNamespace(logdir=self._tempdir())
+    check = off_policy.replay_state(1, context, replay, None, None, flush=lambda: None)['check']
+    _insert(replay.client, 8)
+    check()  # Records 5 items, 8 inserts.
+    server.stop()
+    server = replay_lib.make_server([table()], port=server.port)
+    self.addCleanup(server.stop)
+    _insert(replay.client, 6)  # Full again: 5 items.
+    self.assertEqual(replay.counts(), (5, 6))
+    with self.assertRaisesRegex(
+        core.RunStopped, re.escape(f'the replay server at {address} restarted: its table has '
+                                   'taken 6 transitions, 8 before; at least 2 of the 5 '
+                                   'transitions it held were lost')):
+      check()
+
+  def test_table_checkpoints_follow_the_run_checkpoints_on_disk(self):
+    logdir = self._tempdir()
+    os.makedirs(checkpointing.directory(logdir))
+    for step in (200, 400):
+      open(os.path.join(checkpointing.directory(logdir), f'ckpt-{step}.index'), 'w').close()
+    open(os.path.join(checkpointing.directory(logdir), 'ckpt-600.index.damaged'), 'w').close()
+    for step in (0, 200, 400, 600, 800):
+      os.makedirs(off_policy.replay_checkpoint(logdir, step))
+    off_policy.drop_unused_replay(logdir)
+    self.assertEqual(sorted(os.listdir(off_policy.replay_directory(logdir))),
+                     ['ckpt-200', 'ckpt-400'])
+
+
 class _ConstantPolicy:
   """Selects `action` for every observation; counts its episode resets."""
 
@@ -225,6 +341,23 @@ class ReplayActorTest(absltest.TestCase):
     self.assertFalse(np.allclose(warm_up(3, 0), warm_up(4, 0)))
     # A resumed run (restarting at step 10) draws actions it has not drawn before.
     self.assertFalse(np.allclose(warm_up(3, 0), warm_up(3, 10)))
+
+  def test_reset_reseeds_the_environment_from_the_restart_step(self):
+    # Used to continue the environment's one stream: a resumed run replayed the first run's
+    # episodes.
+    def first_observations(*restarts):
+      env = environments.make_environment('Pendulum-v1', seed=0)
+      writer = _RecordingWriter()
+      actor = off_policy.ReplayActor(env, _ConstantPolicy([0.5]), writer, 0, seed=3)
+      for env_steps in restarts:
+        actor.reset(env_steps)
+      actor.close()
+      return [first.observation for first in writer.firsts]
+
+    at_0, at_1000, again = first_observations(0, 1000, 1000)
+    self.assertFalse(np.allclose(at_0, at_1000))
+    np.testing.assert_array_equal(at_1000, again)
+    np.testing.assert_array_equal(first_observations(1000)[0], at_1000)
 
   def test_a_resumed_actor_past_learning_starts_uses_the_policy(self):
     actor, policy, writer = self._actor(learning_starts=5)
