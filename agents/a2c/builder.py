@@ -34,13 +34,8 @@ def make_components(spec: core.EnvironmentSpec,
   with K-FAC).
   """
   with strategy.scope():
-    network = actor_critic.make_actor_critic(
-        spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-        activation=config.activation, shared_torso=config.shared_torso,
-        init_log_std=config.init_log_std, seed=seed)
-    normalizer = None
-    if config.normalize_observations:
-      normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
+    network = policies.make_network(spec, config, seed, shared_torso=config.shared_torso)
+    normalizer = policies.make_observation_normalizer(spec, config)
   learner = learner_cls(network, config, strategy, horizon=horizon,
                         observation_normalizer=normalizer, **learner_kwargs)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,

@@ -21,7 +21,7 @@ class _Batch(NamedTuple):
   value_target: tf.Tensor
 
 
-class A2CLearner(tf.Module):
+class A2CLearner(learning.RolloutLearner):
   """Updates an actor-critic network with synchronous advantage actor-critic (A2C).
 
   Mnih et al. 2016, arXiv:1602.01783, Algorithm S3 with the N actor-learners in lockstep: on a
@@ -56,7 +56,8 @@ class A2CLearner(tf.Module):
   def __init__(self, network, config: config_lib.A2CConfig, strategy: tf.distribute.Strategy,
                horizon: int,
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None):
-    super().__init__(name='a2c_learner')
+    super().__init__(network, config, strategy, horizon, observation_normalizer,
+                     name='a2c_learner')
     learning.check_no_process_state(strategy, config, 'normalize_observations')
     replicas = learning.local_replicas(strategy)
     if config.batch_size % replicas:
@@ -66,13 +67,7 @@ class A2CLearner(tf.Module):
     # Sizes in the config are per process; with W workers one update averages over all W
     # workers' batches.
     self._global_batch = config.batch_size * distribute.num_workers(strategy)
-    self._network = network
-    self._config = config
-    self._strategy = strategy
-    self._normalizer = observation_normalizer
-    self._horizon = int(horizon)
     with strategy.scope():
-      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
       self._optimizer = self._make_optimizer()
     # Without a distribution strategy, targets and the optimizer step are one XLA program.
     # Under a strategy the targets are computed once in cross-replica context on the whole
@@ -82,24 +77,15 @@ class A2CLearner(tf.Module):
       self._fused_step = tf.function(self._targets_and_step, jit_compile=config.jit_compile,
                                      autograph=False)
 
-  @property
-  def optimizer(self) -> tf.keras.optimizers.Optimizer:
-    return self._optimizer
-
   def _make_optimizer(self) -> tf.keras.optimizers.Optimizer:
-    """The optimizer `config.optimizer` names, built for the network (in strategy scope)."""
+    """The optimizer `config.optimizer` names at the learner's learning rate (schedule), built
+    for the network (in strategy scope)."""
     config = self._config
     optimizer = learning.make_optimizer(
-        config.optimizer,
-        learning.learning_rate(config.learning_rate, config.anneal_learning_rate,
-                               self.progress),
-        epsilon=config.optimizer_epsilon, rmsprop_decay=config.rmsprop_decay)
+        config.optimizer, self._learning_rate, epsilon=config.optimizer_epsilon,
+        rmsprop_decay=config.rmsprop_decay)
     optimizer.build(self._network.trainable_variables)
     return optimizer
-
-  def progress(self) -> tf.Tensor:
-    """The fraction of the horizon done before this update (float32), for the schedule."""
-    return learning.progress(self.num_updates * self._config.batch_size, self._horizon)
 
   def step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     """Takes one gradient step on `rollout` and returns its training diagnostics.
@@ -118,9 +104,7 @@ class A2CLearner(tf.Module):
   # does not convert every function it reaches (losses, Keras, TFP), which is much faster.
   @tf.function(autograph=False)
   def _update(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
-    config = self._config
-    learning_rate = config.learning_rate * (
-        1.0 - self.progress() if config.anneal_learning_rate else 1.0)
+    learning_rate = learning.current_learning_rate(self._learning_rate)
     if self._fused_step is not None:
       metrics = self._strategy.run(self._fused_step, args=(rollout,))
     else:
@@ -131,11 +115,8 @@ class A2CLearner(tf.Module):
                  for k, v in metrics.items()}
       metrics.update(_target_metrics(batch, rollout))
     self._after_step()
-    if self._normalizer is not None:
-      # Statistics move after the update, so the update sees the ones the actor used.
-      self._normalizer.update(rollout.observation)
-    self.num_updates.assign_add(1)
-    metrics['learning_rate'] = tf.convert_to_tensor(learning_rate)
+    self._count_update(rollout)
+    metrics['learning_rate'] = learning_rate
     return metrics
 
   def _after_step(self) -> None:
@@ -170,12 +151,9 @@ class A2CLearner(tf.Module):
     config = self._config
     replicas = self._strategy.num_replicas_in_sync
     mean = lambda x: tf.nn.compute_average_loss(x, global_batch_size=self._global_batch)
-    observation = batch.observation
-    if self._normalizer is not None:
-      observation = self._normalizer.normalize(observation)
     variables = self._network.trainable_variables
     with tf.GradientTape() as tape:
-      distribution, value = self._network(observation)
+      distribution, value = self._network(self._normalize(batch.observation))
       per_example, policy, critic, entropy = actor_critic_loss(
           distribution, value, batch.action, batch.advantage, batch.value_target, config)
       loss = mean(per_example)

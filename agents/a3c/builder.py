@@ -29,10 +29,7 @@ class A3CComponents(NamedTuple):
 def make_network(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,
                  seed: int) -> actor_critic.ActorCritic:
   """The global network, or a worker's local copy (same architecture)."""
-  return actor_critic.make_actor_critic(
-      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=config.shared_torso,
-      init_log_std=config.init_log_std, seed=seed)
+  return policies.make_network(spec, config, seed, shared_torso=config.shared_torso)
 
 
 def make_components(spec: core.EnvironmentSpec, config: config_lib.A3CConfig,

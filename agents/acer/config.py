@@ -8,7 +8,7 @@ from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class ACERConfig(config_lib.OnPolicyConfig):
+class ACERConfig(config_lib.ParallelEnvConfig):
   """Hyper-parameters of ACER for discrete actions (Wang et al. 2017, arXiv:1611.01224,
   Algorithms 1 and 2).
 
@@ -68,8 +68,8 @@ class ACERConfig(config_lib.OnPolicyConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'truncation',
-                              'trust_region_delta', 'learning_rate', 'optimizer_epsilon')
+    config_lib.check_positive(self, 'truncation', 'trust_region_delta', 'learning_rate',
+                              'optimizer_epsilon')
     config_lib.check_non_negative(self, 'replay_ratio', 'replay_start', 'q_coef',
                                   'entropy_coef', 'max_grad_norm')
     config_lib.check_in_range(self, 'average_decay', 0.0, 1.0)
@@ -77,16 +77,6 @@ class ACERConfig(config_lib.OnPolicyConfig):
     if self.replay_size < self.num_steps_per_env:
       raise config_lib.ConfigError(self, 'replay_size', f'must hold at least one segment '
                                    f'(num_steps_per_env = {self.num_steps_per_env})')
-
-  @property
-  def batch_size(self) -> int:
-    """Env steps of one segment batch, N * t_max."""
-    return self.num_envs * self.num_steps_per_env
-
-  @property
-  def min_num_steps(self) -> int:
-    """One segment batch."""
-    return self.batch_size
 
   @property
   def replay_segments(self) -> int:

@@ -59,11 +59,8 @@ class ACKTRLearner(a2c_learner.A2CLearner):
 
   def _make_optimizer(self) -> kfac.KFAC:
     config = self._config
-    learning_rate = config.learning_rate
-    if config.anneal_learning_rate:
-      learning_rate = lambda: config.learning_rate * (1.0 - self.progress())
     return kfac.KFAC(self._network.trainable_variables, kfac.dense_layers(self._network),
-                     learning_rate=learning_rate, momentum=config.momentum,
+                     learning_rate=self._learning_rate, momentum=config.momentum,
                      damping=config.damping, stat_decay=config.stat_decay,
                      trust_region=config.trust_region, inverse_every=config.inverse_every)
 
@@ -75,9 +72,7 @@ class ACKTRLearner(a2c_learner.A2CLearner):
     """One K-FAC step on the flat batch A2C's `_make_batch` builds."""
     config = self._config
     batch_size = tf.cast(tf.shape(batch.advantage)[0], tf.float32)
-    observation = batch.observation
-    if self._normalizer is not None:
-      observation = self._normalizer.normalize(observation)
+    observation = self._normalize(batch.observation)
     variables = self._network.trainable_variables
     action_seed, noise_seed = tf.unstack(tf.cast(self._fisher_rng.make_seeds(2), tf.int32),
                                          axis=1)

@@ -8,7 +8,6 @@ from agents.actor_critic import config as config_lib
 from agents.actor_critic import learner as learner_lib
 from agents.common import core
 from agents.common import distribute
-from agents.common import environments
 from agents.common import policies
 from agents.common import transitions
 from networks import actor_critic
@@ -30,10 +29,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.ActorCriticCo
   """
   distribute.require_default_strategy(strategy, 'the one-step actor-critic',
                                       'its per-step update is not replicated')
-  network = actor_critic.make_actor_critic(
-      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
-      seed=seed)
+  network = policies.make_network(spec, config, seed, shared_torso=False)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,
                                       jit_compile=config.jit_compile)
   learner = learner_lib.ActorCriticLearner(network, config, spec.observation, spec.action)
@@ -45,9 +41,4 @@ def make_agent(config: config_lib.ActorCriticConfig,
   """The one-step actor-critic for the run in `context`: one update per step of
   `config.num_envs` environments."""
   parts = make_components(context.spec, config, context.strategy, context.seed)
-  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
-  actor = transitions.TransitionActor(env, parts.policy, config.discount)
-  return core.Agent(actors=[actor], learners=[parts.learner],
-                    policy=core.mode_policy(parts.policy),
-                    state=dict(learner=parts.learner, actor=parts.policy),
-                    steps_per_act=config.num_envs, close=actor.close)
+  return transitions.make_agent(context, config, parts.policy, parts.learner)

@@ -42,15 +42,10 @@ class ActorCriticLearner(tf.Module):
     if network.shared_torso:
       raise ValueError('ActorCriticLearner: the actor and the critic must be separate networks')
     self._network = network
-    self._actor_optimizer = learning.make_optimizer(config.optimizer,
-                                                    config.actor_learning_rate)
-    self._critic_optimizer = learning.make_optimizer(config.optimizer,
-                                                     config.critic_learning_rate)
+    self._actor_optimizer, self._critic_optimizer = learning.separate_optimizers(network, config)
     self._config = config
     b = config.num_envs
     self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
-    self._actor_optimizer.build(network.policy_variables)
-    self._critic_optimizer.build(network.value_variables)
     obs = tf.TensorSpec((b,) + tuple(observation_spec.shape),
                         tf.as_dtype(np.dtype(observation_spec.dtype)))
     vec = tf.TensorSpec((b,), tf.float32)

@@ -198,27 +198,20 @@ class OnPolicyConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class RolloutConfig(OnPolicyConfig):
-  """Fields of the agents that learn from [T, B] rollouts of N parallel environments (A2C,
-  TRPO, PPO): one update per rollout of N * T transitions.
+class ParallelEnvConfig(OnPolicyConfig):
+  """Fields of the agents that step N environments T steps for each update (the rollout
+  agents, ACER's segments, the off-policy actor-critic): N * T transitions per update.
 
   Attributes:
     num_envs: N, environments stepped in parallel.
     num_steps_per_env: T, steps per environment per update.
-    gae_lambda: lambda of GAE (Schulman et al. 2016, arXiv:1506.02438).
-    normalize_observations: standardize observations with running statistics.
-    jit_compile: compile the update with XLA (used without a distribution strategy).
   """
   num_envs: int = 1
   num_steps_per_env: int = 2048
-  gae_lambda: float = 0.95
-  normalize_observations: bool = False
-  jit_compile: bool = True
 
   def __post_init__(self):
     super().__post_init__()
     check_positive(self, 'num_envs', 'num_steps_per_env')
-    check_in_range(self, 'gae_lambda', 0.0, 1.0)
 
   @property
   def batch_size(self) -> int:
@@ -227,8 +220,27 @@ class RolloutConfig(OnPolicyConfig):
 
   @property
   def min_num_steps(self) -> int:
-    """One rollout."""
+    """The N * T steps of the first update."""
     return self.batch_size
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig(ParallelEnvConfig):
+  """Fields of the agents that learn from [T, B] rollouts of N parallel environments (A2C,
+  TRPO, PPO): one update per rollout of N * T transitions.
+
+  Attributes:
+    gae_lambda: lambda of GAE (Schulman et al. 2016, arXiv:1506.02438).
+    normalize_observations: standardize observations with running statistics.
+    jit_compile: compile the update with XLA (used without a distribution strategy).
+  """
+  gae_lambda: float = 0.95
+  normalize_observations: bool = False
+  jit_compile: bool = True
+
+  def __post_init__(self):
+    super().__post_init__()
+    check_in_range(self, 'gae_lambda', 0.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Pieces every learner's compiled update shares: batching, the global gradient step, metrics."""
 
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
 from agents.common import config as config_lib
 from agents.common import distribute
 from agents.common import rollout as rollout_lib
+from agents.common import running_stats
 import losses
 
 
@@ -61,6 +62,7 @@ class AnnealedLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
   The optimizer owns its learning rate through this schedule, evaluated at every
   `apply_gradients`; `progress` reads the learner's own counters (e.g. updates done times the
   env steps per update, over the run's horizon), so a resumed run continues the schedule.
+  Called without a step it is a zero-argument schedule (K-FAC's) giving the same value.
 
   Args:
     initial: the learning rate at progress 0.
@@ -71,7 +73,7 @@ class AnnealedLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
     self._initial = float(initial)
     self._progress = progress
 
-  def __call__(self, step):
+  def __call__(self, step=None):
     del step  # The optimizer's own iteration count; progress comes from the learner.
     return self._initial * (1.0 - self._progress())
 
@@ -85,10 +87,76 @@ def learning_rate(initial: float, anneal: bool, progress: Callable[[], tf.Tensor
   return AnnealedLearningRate(initial, progress) if anneal else initial
 
 
+def current_learning_rate(learning_rate: Union[float, AnnealedLearningRate]) -> tf.Tensor:
+  """What an optimizer given `learning_rate` applies now, as a float32 scalar (the learners'
+  `learning_rate` metric): the schedule at the learner's progress, or the constant."""
+  if isinstance(learning_rate, AnnealedLearningRate):
+    return learning_rate()
+  return tf.convert_to_tensor(learning_rate, tf.float32)
+
+
 def progress(done: tf.Tensor, horizon: int) -> tf.Tensor:
   """min(done / horizon, 1) as float32 (computed in float64), for schedules."""
   fraction = tf.cast(done, tf.float64) / float(horizon)
   return tf.cast(tf.minimum(fraction, 1.0), tf.float32)
+
+
+class RolloutLearner(tf.Module):
+  """What the learners that update once per [T, B] rollout and anneal their learning rate over
+  a horizon share (A2C, ACKTR, PPO): the update count, the schedules' progress, the learning
+  rate their optimizer owns, and the observation statistics.
+
+  `num_updates` (created under the strategy, checkpointed with the learner) counts the updates,
+  so `progress()`, the fraction of the horizon done before an update (`config.batch_size` env
+  steps each), and the learning rate `self._learning_rate` (`config.learning_rate`, or its
+  `AnnealedLearningRate` with `config.anneal_learning_rate`) continue in a resumed run. A
+  subclass builds `self._optimizer` with `self._learning_rate`, reports
+  `current_learning_rate(self._learning_rate)` as its `learning_rate` metric, and ends every
+  update with `_count_update(rollout)`.
+
+  Args:
+    network: the `ActorCritic` the learner updates.
+    config: a `RolloutConfig` with `learning_rate` and `anneal_learning_rate`.
+    strategy: the `tf.distribute.Strategy` the variables were created under.
+    horizon: env steps (of this process) over which the schedules anneal.
+    observation_normalizer: running observation statistics shared with the actor, or None.
+    name: the module's name.
+  """
+
+  def __init__(self, network, config, strategy: tf.distribute.Strategy, horizon: int,
+               observation_normalizer: Optional[running_stats.RunningMeanStd], name: str):
+    super().__init__(name=name)
+    self._network = network
+    self._config = config
+    self._strategy = strategy
+    self._horizon = int(horizon)
+    self._normalizer = observation_normalizer
+    self._learning_rate = learning_rate(config.learning_rate, config.anneal_learning_rate,
+                                        self.progress)
+    with strategy.scope():
+      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
+
+  @property
+  def optimizer(self):
+    """The optimizer the subclass built (it owns the learning rate)."""
+    return self._optimizer
+
+  def progress(self) -> tf.Tensor:
+    """The fraction of the horizon done before this update (float32), for the schedules."""
+    return progress(self.num_updates * self._config.batch_size, self._horizon)
+
+  def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
+    """Observations standardized with the running statistics, if there are any."""
+    if self._normalizer is None:
+      return observation
+    return self._normalizer.normalize(observation)
+
+  def _count_update(self, rollout: rollout_lib.Rollout) -> None:
+    """Ends an update on `rollout`: the observation statistics move (after the update, so that
+    it saw the ones the actor used) and `num_updates` counts it."""
+    if self._normalizer is not None:
+      self._normalizer.update(rollout.observation)
+    self.num_updates.assign_add(1)
 
 
 def make_optimizer(name: str, learning_rate: Union[float, AnnealedLearningRate], *,
@@ -111,6 +179,27 @@ def make_optimizer(name: str, learning_rate: Union[float, AnnealedLearningRate],
   if name == 'sgd':
     return tf.keras.optimizers.SGD(learning_rate=learning_rate)
   raise ValueError(f"make_optimizer: unknown optimizer {name!r}; use adam, rmsprop or sgd")
+
+
+def separate_optimizers(network, config) -> Tuple[tf.keras.optimizers.Optimizer,
+                                                   tf.keras.optimizers.Optimizer]:
+  """The two optimizers of an actor-critic network with separate torsos (REINFORCE's policy
+  and baseline, the one-step actor-critic), built for their variables.
+
+  Args:
+    network: an `ActorCritic` whose policy and value share no variable.
+    config: has `optimizer` (a `make_optimizer` name), `actor_learning_rate` (alpha^theta,
+      for `network.policy_variables`) and `critic_learning_rate` (alpha^w, for
+      `network.value_variables`).
+
+  Returns:
+    (the actor's optimizer, the critic's optimizer).
+  """
+  actor = make_optimizer(config.optimizer, config.actor_learning_rate)
+  critic = make_optimizer(config.optimizer, config.critic_learning_rate)
+  actor.build(network.policy_variables)
+  critic.build(network.value_variables)
+  return actor, critic
 
 
 def flatten_time_batch(x: tf.Tensor) -> tf.Tensor:

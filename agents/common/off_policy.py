@@ -376,6 +376,19 @@ def make_iterator(replay: Replay, config: config_lib.OffPolicyConfig,
   return iter(dataset)
 
 
+def write_guarded(call: Callable[[], Any],
+                  stall: Optional[Callable[[str], Exception]]) -> None:
+  """Runs `call`, a write into the table; a writer whose server took nothing within its
+  timeout raises `stall('took no transition')` (e.g. `Replay.stall`, which names a server that
+  no longer answers), or Reverb's DeadlineExceededError without `stall`."""
+  try:
+    call()
+  except reverb.errors.DeadlineExceededError:
+    if stall is None:
+      raise
+    raise stall('took no transition') from None
+
+
 class ReplayActor(core.Actor):
   """Acts in one environment and writes N-step transitions into the replay table.
 
@@ -445,7 +458,7 @@ class ReplayActor(core.Actor):
     else:
       action = self._select(self._timestep.observation[None]).numpy()[0]
     self._timestep = self._env.step(action)
-    self._guarded(lambda: self._writer.observe(action, self._timestep))
+    write_guarded(lambda: self._writer.observe(action, self._timestep), self._stall)
     self._step += 1
     self._episode_return += float(self._timestep.reward)
     self._episode_length += 1
@@ -455,17 +468,9 @@ class ReplayActor(core.Actor):
     self._new_episode()
     return finished
 
-  def _guarded(self, call) -> None:
-    try:
-      call()
-    except reverb.errors.DeadlineExceededError:
-      if self._stall is None:
-        raise
-      raise self._stall('took no transition') from None
-
   def flush(self) -> None:
     """Waits until the server has confirmed every transition written so far."""
-    self._guarded(self._writer.flush)
+    write_guarded(self._writer.flush, self._stall)
 
   def close(self) -> None:
     """Closes the writer (an unfinished episode's last transitions are dropped) and the env."""

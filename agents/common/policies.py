@@ -1,13 +1,57 @@
-"""The policy of the on-policy agents' actors: compiled action selection (no optimizer)."""
+"""The actors' policies: compiled action selection (no optimizer), the compile convention
+every policy follows, and the on-policy agents' network and `ActorCriticPolicy`."""
 
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from agents.common import core
 from agents.common import running_stats
+from networks import actor_critic
 from networks import distributions
+
+
+def compiled(method: Callable[[tf.Tensor], object], observation_spec: specs.Array,
+             jit_compile: Optional[bool] = None):
+  """`method(observation)` as the `tf.function` a policy's actor calls.
+
+  The actors' compile convention: one trace for a batch of observations [B, ...] of
+  `observation_spec` (any B), without AutoGraph (the graph code has no Python control flow on
+  tensors, and tracing does not convert every function it reaches), with XLA where
+  `jit_compile` says so (None: TF's default).
+  """
+  signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
+                             tf.as_dtype(np.dtype(observation_spec.dtype)))]
+  return tf.function(method, input_signature=signature, autograph=False, jit_compile=jit_compile)
+
+
+def make_network(spec: core.EnvironmentSpec, config, seed: int, *,
+                 shared_torso: bool) -> actor_critic.ActorCritic:
+  """The `ActorCritic` of an on-policy config (`OnPolicyConfig`: hidden sizes, activation,
+  initial log std) for an environment: a categorical policy for discrete actions, a diagonal
+  Gaussian with a learned, state-independent log std for continuous ones.
+
+  Args:
+    spec: the environment's observation and action specs.
+    config: has `hidden_sizes`, `activation` and `init_log_std`.
+    seed: seeds the initializers.
+    shared_torso: one torso for the policy and the value (else two networks).
+  """
+  return actor_critic.make_actor_critic(
+      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
+      activation=config.activation, shared_torso=shared_torso,
+      init_log_std=config.init_log_std, seed=seed)
+
+
+def make_observation_normalizer(spec: core.EnvironmentSpec,
+                                config) -> Optional[running_stats.RunningMeanStd]:
+  """Running observation statistics when `config.normalize_observations` (a `RolloutConfig`),
+  else None."""
+  if not config.normalize_observations:
+    return None
+  return running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
 
 
 class ActorCriticPolicy(tf.Module):
@@ -33,12 +77,9 @@ class ActorCriticPolicy(tf.Module):
     self._network = network
     self._normalizer = observation_normalizer
     self._rng = tf.random.Generator.from_seed(seed)
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.step = tf.function(self._step, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
-    self.value = tf.function(self._value, input_signature=signature, autograph=False)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False)
+    self.step = compiled(self._step, observation_spec, jit_compile)
+    self.value = compiled(self._value, observation_spec)
+    self.mode = compiled(self._mode, observation_spec)
 
   def reseed(self, seed: int) -> None:
     """Restarts action sampling from `seed`."""

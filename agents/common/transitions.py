@@ -33,7 +33,6 @@ class Transition(NamedTuple):
   discount_weight: tf.Tensor
 
 
-
 class TransitionActor(core.Actor):
   """Steps a `VectorEnv` once per `act` and returns the transition for an online update.
 
@@ -100,3 +99,15 @@ class TransitionActor(core.Actor):
 
   def close(self) -> None:
     self._env.close()
+
+
+def make_agent(context: core.BuildContext, config, policy, learner) -> core.Agent:
+  """The agent of an online learner (the one-step actor-critic, DPG): one `TransitionActor`
+  over `config.num_envs` environments of `context.env_id` (seeded from `context.env_seed`)
+  acting with `policy.step`, each step's transition one `learner.step`; evaluation uses
+  `policy.mode`, and the two hold every variable to checkpoint."""
+  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
+  actor = TransitionActor(env, policy, config.discount)
+  return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
+                    state=dict(learner=learner, actor=policy), steps_per_act=config.num_envs,
+                    close=actor.close)

@@ -1,9 +1,9 @@
 """DDPG/TD3 action selection: mu(s) plus exploration noise, clipped to the action bounds."""
 
 from dm_env import specs
-import numpy as np
 import tensorflow as tf
 
+from agents.common import policies
 from networks import heads
 
 
@@ -41,12 +41,8 @@ class NoisyDeterministicPolicy(tf.Module):
     self._theta = float(ou_theta)
     self._rng = tf.random.Generator.from_seed(seed)
     self._ou_state = tf.Variable(tf.zeros(low.shape), trainable=False, name='ou_state')
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.select = tf.function(self._select, input_signature=signature, autograph=False,
-                              jit_compile=jit_compile)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
+    self.select = policies.compiled(self._select, observation_spec, jit_compile)
+    self.mode = policies.compiled(self._mode, observation_spec, jit_compile)
 
   @property
   def network_variables(self):

@@ -7,7 +7,6 @@ import numpy as np
 from agents.common import config as common_config
 from agents.common import core
 from agents.common import distribute
-from agents.common import environments
 from agents.common import off_policy
 from agents.common import transitions
 from agents.dpg import config as config_lib
@@ -57,9 +56,4 @@ def make_agent(config: config_lib.DPGConfig, context: core.BuildContext) -> core
   distribute.require_default_strategy(context.strategy, 'DPG (COPDAC-Q)',
                                       'its per-step linear update is not replicated')
   parts = make_components(context.spec, config, context.seed)
-  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
-  actor = transitions.TransitionActor(env, parts.policy, config.discount)
-  return core.Agent(actors=[actor], learners=[parts.learner],
-                    policy=core.mode_policy(parts.policy),
-                    state=dict(learner=parts.learner, actor=parts.policy),
-                    steps_per_act=config.num_envs, close=actor.close)
+  return transitions.make_agent(context, config, parts.policy, parts.learner)

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import learning
+from agents.common import policies
 from agents.common import transitions
 from agents.dpg import config as config_lib
 from networks import heads
@@ -36,12 +37,8 @@ class CompatiblePolicy(tf.Module):
     # theta starts at 0, as linear policies usually do: mu(s) = 0 everywhere.
     self.theta = tf.Variable(tf.zeros((feature_layer.size, low.shape[0])), name='theta')
     self._rng = tf.random.Generator.from_seed(seed)
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.step = tf.function(self._step, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
+    self.step = policies.compiled(self._step, observation_spec, jit_compile)
+    self.mode = policies.compiled(self._mode, observation_spec, jit_compile)
 
   def mu(self, observations: tf.Tensor) -> tf.Tensor:
     """The deterministic policy before capping, [B, A] (what the compatible features use)."""
@@ -92,7 +89,8 @@ class COPDACQLearner(tf.Module):
     v     += alpha_v     grad_v     mean_B[stop(delta) V^v(s)]
   all from the parameters before the step, each applied by plain SGD through
   `learning.apply_global_gradients` (a non-finite step is never applied). Each step size is
-  divided by the number of active features. A time-limit truncation bootstraps from V(s'), a termination does not.
+  divided by the number of active features. A time-limit truncation bootstraps from V(s'), a
+  termination does not.
 
   Args:
     policy: the `CompatiblePolicy` (theta; its features are shared with V).

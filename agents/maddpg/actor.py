@@ -5,11 +5,11 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import dm_env
 import numpy as np
-import reverb
 import tensorflow as tf
 
 from agents.common import core
 from agents.common import multi_agent
+from agents.common import off_policy
 from agents.common import replay as replay_lib
 from networks import distributions
 
@@ -203,7 +203,8 @@ class MultiAgentActor(core.Actor):
       stored = action
       if self._ensemble_size > 1:
         stored = np.concatenate([action, self._sub_policy[0].astype(np.float32)])
-      self._guarded(lambda: self._writer.observe(stored, self._joint(self._timestep)))
+      off_policy.write_guarded(lambda: self._writer.observe(stored, self._joint(self._timestep)),
+                               self._stall)
       self._step += 1
       self._returns += self._layout.rewards(self._timestep.reward)
       self._length += 1
@@ -213,17 +214,9 @@ class MultiAgentActor(core.Actor):
         self._new_episode()
     return core.Acted(None, steps, returns, lengths)
 
-  def _guarded(self, call) -> None:
-    try:
-      call()
-    except reverb.errors.DeadlineExceededError:
-      if self._stall is None:
-        raise
-      raise self._stall('took no transition') from None
-
   def flush(self) -> None:
     """Waits until the server has confirmed every transition written so far."""
-    self._guarded(self._writer.flush)
+    off_policy.write_guarded(self._writer.flush, self._stall)
 
   def close(self) -> None:
     """Closes the writer (an unfinished episode's pending transitions are dropped) and the

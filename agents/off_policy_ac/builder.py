@@ -8,6 +8,7 @@ import dm_env
 from agents.common import config as common_config
 from agents.common import core
 from agents.common import distribute
+from agents.common import policies
 from agents.common import rollout
 from agents.off_policy_ac import config as config_lib
 from agents.off_policy_ac import learner as learner_lib
@@ -32,10 +33,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.OffPolicyActo
     raise common_config.ConfigError(
         'RunSettings', 'env_id', 'the off-policy actor-critic needs discrete actions (its '
         f'behaviour mixes pi with the uniform policy), got {spec.action!r}', value=None)
-  network = actor_critic.make_actor_critic(
-      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
-      seed=seed)
+  network = policies.make_network(spec, config, seed, shared_torso=False)
   policy = learner_lib.MixturePolicy(network, spec.observation, spec.action.num_values,
                                      config.behaviour_epsilon, seed=seed)
   learner = learner_lib.OffPolicyActorCriticLearner(network, config)

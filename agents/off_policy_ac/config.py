@@ -8,7 +8,7 @@ from agents.common import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class OffPolicyActorCriticConfig(config_lib.OnPolicyConfig):
+class OffPolicyActorCriticConfig(config_lib.ParallelEnvConfig):
   """Hyper-parameters of the off-policy actor-critic (Degris, White & Sutton 2012,
   arXiv:1205.4839), discrete actions.
 
@@ -54,22 +54,12 @@ class OffPolicyActorCriticConfig(config_lib.OnPolicyConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    config_lib.check_positive(self, 'num_envs', 'num_steps_per_env', 'learning_rate')
+    config_lib.check_positive(self, 'learning_rate')
     config_lib.check_non_negative(self, 'pg_rho_clip', 'value_coef', 'entropy_coef',
                                   'max_grad_norm')
     config_lib.check_in_range(self, 'trace_lambda', 0.0, 1.0)
     if not 0.0 < self.behaviour_epsilon <= 1.0:
       raise config_lib.ConfigError(self, 'behaviour_epsilon', 'must be in (0, 1]')
-
-  @property
-  def batch_size(self) -> int:
-    """Transitions per update, B * T."""
-    return self.num_envs * self.num_steps_per_env
-
-  @property
-  def min_num_steps(self) -> int:
-    """One rollout."""
-    return self.batch_size
 
 
 # Applied by `--tuned`; explicit flags still win.

@@ -4,10 +4,10 @@ compiled update per [T, B] rollout of the behaviour policy."""
 from typing import Dict, Tuple
 
 from dm_env import specs
-import numpy as np
 import tensorflow as tf
 
 from agents.common import learning
+from agents.common import policies
 from agents.common import rollout as rollout_lib
 from agents.off_policy_ac import config as config_lib
 from networks import distributions
@@ -33,11 +33,9 @@ class MixturePolicy(tf.Module):
     self._num_actions = int(num_actions)
     self._epsilon = float(epsilon)
     self._rng = tf.random.Generator.from_seed(seed)
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.step = tf.function(self._step, input_signature=signature, autograph=False)
-    self.value = tf.function(self._value, input_signature=signature, autograph=False)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False)
+    self.step = policies.compiled(self._step, observation_spec)
+    self.value = policies.compiled(self._value, observation_spec)
+    self.mode = policies.compiled(self._mode, observation_spec)
 
   def behaviour_log_prob(self, logits: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
     """log beta(a|s) [B] from pi's logits [B, |A|] and actions [B]."""

@@ -31,15 +31,11 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.PPOConfig,
   `horizon` is the env steps the schedules anneal over.
   """
   with strategy.scope():
-    make_network = lambda: actor_critic.make_actor_critic(
-        spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-        activation=config.activation, shared_torso=config.shared_torso,
-        init_log_std=config.init_log_std, seed=seed)
+    make_network = lambda: policies.make_network(spec, config, seed,
+                                                 shared_torso=config.shared_torso)
     network = make_network()
     old_network = make_network() if config.objective == 'kl_penalty' else None
-    normalizer = None
-    if config.normalize_observations:
-      normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
+    normalizer = policies.make_observation_normalizer(spec, config)
     scaler = None
     if config.normalize_rewards:
       scaler = running_stats.RewardScaler(config.num_envs, config.discount, name='reward_scaler')

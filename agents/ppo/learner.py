@@ -23,7 +23,7 @@ class _Batch(NamedTuple):
   old_value: tf.Tensor
 
 
-class PPOLearner(tf.Module):
+class PPOLearner(learning.RolloutLearner):
   """Updates an actor-critic network with PPO (Schulman et al. 2017, eq. 9).
 
   The policy term is the clipped surrogate (eq. 7) or, with `objective='kl_penalty'`, the
@@ -56,7 +56,8 @@ class PPOLearner(tf.Module):
                observation_normalizer: Optional[running_stats.RunningMeanStd] = None,
                reward_scaler: Optional[running_stats.RewardScaler] = None,
                old_network=None):
-    super().__init__(name='ppo_learner')
+    super().__init__(network, config, strategy, horizon, observation_normalizer,
+                     name='ppo_learner')
     if (config.objective == 'kl_penalty') != (old_network is not None):
       raise ValueError("PPOLearner: pass old_network exactly when objective='kl_penalty'")
     learning.check_no_process_state(strategy, config, 'normalize_observations',
@@ -68,22 +69,14 @@ class PPOLearner(tf.Module):
     # Sizes in the config are per process; with W workers a minibatch step averages over the
     # W minibatches of all workers (Heess et al. 2017's synchronous gradient averaging).
     self._global_minibatch = config.minibatch_size * distribute.num_workers(strategy)
-    self._network = network
-    self._config = config
-    self._horizon = int(horizon)
-    self._strategy = strategy
-    self._normalizer = observation_normalizer
     self._reward_scaler = reward_scaler
     self._old_network = old_network
     self._seed = tf.constant(seed, tf.int64)
     with strategy.scope():
-      self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
       self.kl_beta = tf.Variable(config.kl_beta, dtype=tf.float32, trainable=False,
                                  name='kl_beta')
-      self._optimizer = tf.keras.optimizers.Adam(
-          learning_rate=learning.learning_rate(config.learning_rate,
-                                               config.anneal_learning_rate, self.progress),
-          epsilon=config.adam_epsilon)
+      self._optimizer = tf.keras.optimizers.Adam(learning_rate=self._learning_rate,
+                                                 epsilon=config.adam_epsilon)
       self._optimizer.build(network.trainable_variables)
     self._num_minibatches = config.batch_size // config.minibatch_size
     self._num_steps = float(config.num_epochs * self._num_minibatches)
@@ -95,14 +88,6 @@ class PPOLearner(tf.Module):
     if distribute.is_default_strategy(strategy):
       self._fused_epochs = tf.function(self._epochs_in_replica, jit_compile=config.jit_compile,
                                        autograph=False)
-
-  @property
-  def optimizer(self) -> tf.keras.optimizers.Optimizer:
-    return self._optimizer
-
-  def progress(self) -> tf.Tensor:
-    """The fraction of the horizon done before this update (float32), for the schedules."""
-    return learning.progress(self.num_updates * self._config.batch_size, self._horizon)
 
   def step(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     """Runs K epochs over `rollout` and returns the mean training diagnostics.
@@ -122,10 +107,8 @@ class PPOLearner(tf.Module):
   @tf.function(autograph=False)
   def _update(self, rollout: rollout_lib.Rollout) -> Dict[str, tf.Tensor]:
     config = self._config
-    progress = self.progress()
-    learning_rate = config.learning_rate * (
-        1.0 - progress if config.anneal_learning_rate else 1.0)
-    epsilon = config.clip_epsilon * (1.0 - progress if config.anneal_clip_epsilon else 1.0)
+    learning_rate = learning.current_learning_rate(self._learning_rate)
+    epsilon = config.clip_epsilon * (1.0 - self.progress() if config.anneal_clip_epsilon else 1.0)
 
     if self._old_network is not None:
       learning.copy_variables(self._old_network.variables, self._network.variables)
@@ -145,14 +128,11 @@ class PPOLearner(tf.Module):
       metrics['kl_beta'] = self.kl_beta.read_value()
       self.kl_beta.assign(losses.trust_region.adaptive_kl_coefficient(
           self.kl_beta, kl, target=config.kl_target))
-    if self._normalizer is not None:
-      # Statistics move after the update, so the update sees the ones the actor used.
-      self._normalizer.update(rollout.observation)
-    self.num_updates.assign_add(1)
+    self._count_update(rollout)
 
     metrics['explained_variance'] = learning.explained_variance(batch.value_target,
                                                                batch.old_value)
-    metrics['learning_rate'] = tf.convert_to_tensor(learning_rate)
+    metrics['learning_rate'] = learning_rate
     metrics['clip_epsilon'] = tf.convert_to_tensor(epsilon)
     return metrics
 
@@ -223,11 +203,6 @@ class PPOLearner(tf.Module):
         config.max_grad_norm)
     metrics['grad_norm'] = grad_norm / replicas  # Every replica holds the global norm.
     return metrics
-
-  def _normalize(self, observation: tf.Tensor) -> tf.Tensor:
-    if self._normalizer is None:
-      return observation
-    return self._normalizer.normalize(observation)
 
   def _loss_and_gradients(self, minibatch: _Batch, epsilon: tf.Tensor):
     """This replica's share of the loss gradient, and its share of the diagnostics."""

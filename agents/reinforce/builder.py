@@ -28,10 +28,7 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.ReinforceConf
     ConfigError: naming `RunSettings.strategy` for any but the default strategy.
   """
   distribute.require_default_strategy(strategy, 'REINFORCE', 'its update is not replicated')
-  network = actor_critic.make_actor_critic(
-      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
-      seed=seed)
+  network = policies.make_network(spec, config, seed, shared_torso=False)
   learner = learner_lib.ReinforceLearner(network, config, spec.observation, spec.action)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed)
   return ReinforceComponents(network, policy, learner)

@@ -44,14 +44,9 @@ class ReinforceLearner(tf.Module):
     if network.shared_torso:
       raise ValueError('ReinforceLearner: the policy and the baseline must be separate networks')
     self._network = network
-    self._actor_optimizer = learning.make_optimizer(config.optimizer,
-                                                    config.actor_learning_rate)
-    self._critic_optimizer = learning.make_optimizer(config.optimizer,
-                                                     config.critic_learning_rate)
+    self._actor_optimizer, self._critic_optimizer = learning.separate_optimizers(network, config)
     self._config = config
     self.num_updates = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_updates')
-    self._actor_optimizer.build(network.policy_variables)
-    self._critic_optimizer.build(network.value_variables)
     b = config.num_envs
     seq = lambda dtype, shape=(): tf.TensorSpec((None, b) + tuple(shape), dtype)
     signature = episodes.EpisodeBatch(

@@ -1,9 +1,9 @@
 """SAC action selection: samples of the tanh-squashed Gaussian policy (compiled)."""
 
 from dm_env import specs
-import numpy as np
 import tensorflow as tf
 
+from agents.common import policies
 from networks import critics
 from networks import distributions
 
@@ -27,12 +27,8 @@ class SquashedGaussianPolicy(tf.Module):
     super().__init__(name='squashed_gaussian_policy')
     self._policy = policy
     self._rng = tf.random.Generator.from_seed(seed)
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.select = tf.function(self._select, input_signature=signature, autograph=False,
-                              jit_compile=jit_compile)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
+    self.select = policies.compiled(self._select, observation_spec, jit_compile)
+    self.mode = policies.compiled(self._mode, observation_spec, jit_compile)
 
   def reset(self) -> None:
     """Nothing to reset between episodes (the policy's noise is i.i.d.)."""

@@ -2,8 +2,9 @@
 samples by Q (deterministic evaluation)."""
 
 from dm_env import specs
-import numpy as np
 import tensorflow as tf
+
+from agents.common import policies
 
 
 class SamplerPolicy(tf.Module):
@@ -30,12 +31,8 @@ class SamplerPolicy(tf.Module):
     self._rng = tf.random.Generator.from_seed(seed)
     self._mode_noise = tf.random.stateless_normal([eval_samples, sampler.noise_size],
                                                   seed=[seed, 1])
-    signature = [tf.TensorSpec((None,) + tuple(observation_spec.shape),
-                               tf.as_dtype(np.dtype(observation_spec.dtype)))]
-    self.select = tf.function(self._select, input_signature=signature, autograph=False,
-                              jit_compile=jit_compile)
-    self.mode = tf.function(self._mode, input_signature=signature, autograph=False,
-                            jit_compile=jit_compile)
+    self.select = policies.compiled(self._select, observation_spec, jit_compile)
+    self.mode = policies.compiled(self._mode, observation_spec, jit_compile)
 
   def reset(self) -> None:
     """Nothing to reset between episodes (the noise is i.i.d.)."""

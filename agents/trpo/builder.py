@@ -37,15 +37,9 @@ def make_components(spec: core.EnvironmentSpec, config: config_lib.TRPOConfig,
   """
   distribute.require_default_strategy(
       strategy, 'TRPO', 'its conjugate-gradient solve and line search run on one device')
-  make_network = lambda: actor_critic.make_actor_critic(
-      spec.observation, spec.action, hidden_sizes=config.hidden_sizes,
-      activation=config.activation, shared_torso=False, init_log_std=config.init_log_std,
-      seed=seed)
-  network = make_network()
-  old_network = make_network()
-  normalizer = None
-  if config.normalize_observations:
-    normalizer = running_stats.RunningMeanStd(spec.observation.shape, name='obs_stats')
+  network = policies.make_network(spec, config, seed, shared_torso=False)
+  old_network = policies.make_network(spec, config, seed, shared_torso=False)
+  normalizer = policies.make_observation_normalizer(spec, config)
   learner = learner_lib.TRPOLearner(network, old_network, config, strategy, seed=seed,
                                     observation_normalizer=normalizer)
   policy = policies.ActorCriticPolicy(network, spec.observation, seed=seed,

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from agents.common import checkpointing
 from tests.launchers import launcher_testing as testing
 
 _SMALL = ['--env=CartPole-v1', '--num_envs=2', '--num_steps_per_env=5', '--hidden_sizes=16',
@@ -28,8 +29,11 @@ class ACERLauncherTest(testing.LauncherTestCase):
     first = testing.run('acer', logdir, *_SMALL, '--num_steps=200')
     self.assertEqual(first.returncode, 0, first.stderr[-3000:])
     self.assertEqual(testing.evaluation(logdir)['replay_items'], 40)
+    # The table is checkpointed beside every run checkpoint on disk, the final one included.
+    steps = checkpointing.checkpoint_steps(logdir)
+    self.assertEqual(steps[0], 200)
     self.assertEqual(sorted(os.listdir(os.path.join(logdir, 'replay'))),
-                     ['ckpt-200', 'incoming'])
+                     sorted([f'ckpt-{step}' for step in steps] + ['incoming']))
     second = testing.run('acer', logdir, *_SMALL, '--num_steps=300')
     self.assertEqual(second.returncode, 0, second.stderr[-3000:])
     self.assertIn('at 200 env steps (40 segments in replay)', second.stdout)

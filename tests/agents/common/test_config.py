@@ -112,6 +112,23 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
                      "_Config.strategy='tpuu': must be one of default, mirrored")
 
 
+class ParallelEnvConfigTest(tf.test.TestCase):
+
+  def test_batch_size_and_checks(self):
+    parallel = config.ParallelEnvConfig(num_envs=4, num_steps_per_env=5)
+    self.assertEqual((parallel.batch_size, parallel.min_num_steps), (20, 20))
+    with self.assertRaisesRegex(config.ConfigError,
+                                r'^ParallelEnvConfig.num_steps_per_env=0: must be > 0$'):
+      config.ParallelEnvConfig(num_steps_per_env=0)
+    with self.assertRaisesRegex(config.ConfigError, r'^RolloutConfig.num_envs=0: must be > 0$'):
+      config.RolloutConfig(num_envs=0)
+
+  def test_field_docs_come_from_the_base(self):
+    docs = config.field_docs(config.RolloutConfig)
+    self.assertEqual(docs['num_envs'], 'N, environments stepped in parallel.')
+    self.assertIn('gae_lambda', docs)
+
+
 class CheckNetworkTest(tf.test.TestCase):
 
   def test_network_fields(self):

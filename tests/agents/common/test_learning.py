@@ -80,6 +80,29 @@ class LearningTest(tf.test.TestCase):
     self.assertAllClose(schedule(0), 0.0)
     self.assertEqual(learning.learning_rate(1e-3, False, lambda: 0.0), 1e-3)
 
+  def test_current_learning_rate_is_the_schedules_value(self):
+    counter = tf.Variable(1, dtype=tf.int64)
+    schedule = learning.AnnealedLearningRate(
+        1e-3, lambda: learning.progress(counter * 10, horizon=40))
+    current = learning.current_learning_rate(schedule)
+    self.assertEqual(current.dtype, tf.float32)
+    self.assertEqual(float(current), float(schedule(0)))  # Exactly the optimizer's rate.
+    self.assertEqual(float(schedule()), float(schedule(0)))  # Zero-argument (K-FAC's) call.
+    constant = learning.current_learning_rate(7e-4)
+    self.assertEqual(constant.dtype, tf.float32)
+    self.assertEqual(float(constant), float(np.float32(7e-4)))
+
+  def test_separate_optimizers_are_built_for_each_network(self):
+    policy, value = tf.Variable([1.0, 2.0]), tf.Variable([3.0])
+    network = types.SimpleNamespace(policy_variables=[policy], value_variables=[value])
+    config = types.SimpleNamespace(optimizer='sgd', actor_learning_rate=0.1,
+                                   critic_learning_rate=0.5)
+    actor, critic = learning.separate_optimizers(network, config)
+    actor.apply_gradients([(tf.ones(2), policy)])
+    critic.apply_gradients([(tf.ones(1), value)])
+    self.assertAllClose(policy, [0.9, 1.9])
+    self.assertAllClose(value, [2.5])
+
 
 if __name__ == '__main__':
   tf.test.main()

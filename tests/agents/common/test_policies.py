@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+import types
 
 from absl.testing import parameterized
 import gymnasium as gym
@@ -123,6 +124,29 @@ class ActorCriticPolicyTest(tf.test.TestCase, parameterized.TestCase):
     resumed = policies.ActorCriticPolicy(network, obs_spec, seed=999)
     tf.train.Checkpoint(actor=resumed).restore(path).assert_existing_objects_matched()
     self.assertAllEqual(resumed.step(obs)[0], expected)
+
+  def test_make_network_follows_the_config(self):
+    obs_spec, act_spec = _specs('Pendulum-v1')
+    spec = types.SimpleNamespace(observation=obs_spec, action=act_spec)
+    config = types.SimpleNamespace(hidden_sizes=(8,), activation='relu', init_log_std=-1.0,
+                                   normalize_observations=False)
+    network = policies.make_network(spec, config, seed=3, shared_torso=False)
+    reference = actor_critic.make_actor_critic(obs_spec, act_spec, hidden_sizes=(8,),
+                                               activation='relu', init_log_std=-1.0, seed=3)
+    self.assertFalse(network.shared_torso)
+    for got, want in zip(network.variables, reference.variables, strict=True):
+      self.assertAllEqual(got, want)
+    self.assertIsNone(policies.make_observation_normalizer(spec, config))
+    config.normalize_observations = True
+    self.assertIsInstance(policies.make_observation_normalizer(spec, config),
+                          running_stats.RunningMeanStd)
+
+  def test_compiled_takes_any_batch_of_the_spec(self):
+    obs_spec, _ = _specs('CartPole-v1')
+    double = policies.compiled(lambda observation: 2.0 * observation, obs_spec)
+    for batch in (1, 3):
+      self.assertAllEqual(double(tf.ones([batch, 4])), 2.0 * np.ones([batch, 4]))
+    self.assertEqual(double.experimental_get_tracing_count(), 1)  # One trace for every B.
 
   def test_batch_size_is_free(self):
     network, obs_spec = _network('CartPole-v1', {})
