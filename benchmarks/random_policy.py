@@ -4,7 +4,8 @@ r"""The return of a uniformly random policy, the floor a learning curve must ris
   python benchmarks/random_policy.py --env=Pendulum-v1 --episodes=100
 
 Actions are drawn uniformly from the action space (continuous boxes uniformly in their bounds,
-discrete actions uniformly; multi-agent environments per agent, with `continuous_actions`).
+discrete actions uniformly; multi-agent environments per agent, with `continuous_actions`
+and `shared_reward`).
 Prints the mean return over the episodes and, for multi-agent environments, each team's and
 each agent's mean return, as JSON.
 """
@@ -25,6 +26,8 @@ _EPISODES = flags.DEFINE_integer('episodes', 1000, 'Episodes.', lower_bound=1)
 _SEED = flags.DEFINE_integer('seed', 0, 'Seeds the environments and the actions.')
 _CONTINUOUS = flags.DEFINE_bool('continuous_actions', True,
                                 'Multi-agent environments: continuous actions.')
+_SHARED = flags.DEFINE_bool('shared_reward', False, "Multi-agent environments: each agent "
+                            "receives its team's summed reward (MADDPG's --shared_reward).")
 
 
 def _uniform(low: np.ndarray, high: np.ndarray, rng: np.random.Generator):
@@ -36,7 +39,7 @@ def main(argv):
   del argv
   rng = np.random.default_rng(_SEED.value)
   if multi_agent.is_multi_agent(_ENV.value):
-    kwargs = dict(continuous_actions=_CONTINUOUS.value)
+    kwargs = dict(continuous_actions=_CONTINUOUS.value, shared_reward=_SHARED.value)
     layout = multi_agent.JointLayout(multi_agent.environment_spec(_ENV.value, **kwargs))
 
     def policy(observation):

@@ -16,7 +16,8 @@ every joint vector below. An agent's termination gives it discount 0 (nothing is
 past it), its truncation (the time limit, `max_cycles` in MPE) a discount of 1, as in the
 single-agent adapter (`environments.GymnasiumToDmEnv`). An agent that has left the episode
 gets reward 0 and keeps its last observation and discount; the time step is LAST once every
-agent has left. Non-finite observations and rewards raise `environments.NonFiniteError`
+agent has left. With `shared_reward`, each agent still in the episode receives the sum of its
+team's rewards (teams: ids without their `_<number>`). Non-finite observations and rewards raise `environments.NonFiniteError`
 naming the environment, the agent and the step.
 
 `JointLayout` turns the per-agent dicts into flat float32 vectors in that order, the form in
@@ -104,13 +105,18 @@ class ParallelEnvironment(dm_env.Environment):
     env: the parallel environment (closed by `close`).
     seed: seeds its first reset; later episodes continue its random stream.
     name: the environment's name for error messages.
+    shared_reward: every agent still in the episode receives the sum of its team's rewards
+      (`teams`), as the original particle environments reward the agents of a cooperative
+      scenario (their `shared_reward`); False: each agent its own reward.
   """
 
-  def __init__(self, env, seed: Optional[int] = None, name: str = ''):
+  def __init__(self, env, seed: Optional[int] = None, name: str = '',
+               shared_reward: bool = False):
     self._env = env
     self._name = name or type(env).__name__
     self._seed = seed
     self.agents = tuple(env.possible_agents)
+    self._teams = list(teams(self.agents).values()) if shared_reward else []
     self._observation_spec = {a: environments.spec_from_space(env.observation_space(a),
                                                               f'observation_{a}')
                               for a in self.agents}
@@ -173,6 +179,10 @@ class ParallelEnvironment(dm_env.Environment):
                                 reward[agent])
       if terminated.get(agent, False):
         self._discount[agent] = np.float32(0.0)
+    for members in self._teams:
+      live = [self.agents[i] for i in members if self.agents[i] in self._live]
+      total = np.float32(sum(reward[a] for a in live))
+      reward.update({a: total for a in live})
     self._live = [a for a in self._live
                   if not (terminated.get(a, False) or truncated.get(a, False))
                   and a in self._env.agents]
@@ -203,9 +213,11 @@ class ParallelEnvironment(dm_env.Environment):
     self._env.close()
 
 
-def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> ParallelEnvironment:
+def make_environment(env_id: str, seed: Optional[int] = None, shared_reward: bool = False,
+                     **kwargs) -> ParallelEnvironment:
   """`mpe2.<name>.parallel_env(**kwargs)` of `env_id = 'mpe2/<name>'` as a
-  `ParallelEnvironment` seeded `seed`.
+  `ParallelEnvironment` seeded `seed` (with `shared_reward`, each team's agents receive the
+  team's summed reward).
 
   Raises:
     ConfigError: naming `RunSettings.env_id` (see `check_env_id`), or an argument the
@@ -217,7 +229,7 @@ def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> Paral
   except TypeError as error:
     raise config_lib.ConfigError('RunSettings', 'env_id', f'does not take {kwargs} ({error})',
                                  env_id) from None
-  return ParallelEnvironment(env, seed=seed, name=env_id)
+  return ParallelEnvironment(env, seed=seed, name=env_id, shared_reward=shared_reward)
 
 
 def environment_spec(env_id: str, **kwargs) -> core.EnvironmentSpec:
@@ -315,12 +327,17 @@ class JointLayout:
     return np.asarray([values[a] for a in self.agents], np.float32)
 
   def teams(self) -> Dict[str, List[int]]:
-    """Agent indices by team, the id without its trailing `_<number>` (MPE: `adversary`,
-    `agent`)."""
-    teams: Dict[str, List[int]] = {}
-    for i, agent in enumerate(self.agents):
-      teams.setdefault(agent.rsplit('_', 1)[0], []).append(i)
-    return teams
+    """Agent indices by team (see `teams`)."""
+    return teams(self.agents)
+
+
+def teams(agents: Sequence[str]) -> Dict[str, List[int]]:
+  """Indices of `agents` by team, the id without its trailing `_<number>` (MPE: `adversary`,
+  `agent`)."""
+  by_team: Dict[str, List[int]] = {}
+  for i, agent in enumerate(agents):
+    by_team.setdefault(agent.rsplit('_', 1)[0], []).append(i)
+  return by_team
 
 
 def _split(joint: Any, sizes: Sequence[int]) -> List[Any]:

@@ -57,6 +57,10 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
       trains independent DDPG agents, each critic over its own o_i and a_i only.
     continuous_actions: the environment's continuous actions (mpe2's `continuous_actions`);
       False: discrete actions through the (hard, straight-through) Gumbel-softmax.
+    shared_reward: every agent receives the sum of its team's rewards, as the particle
+      environments of the paper's code reward cooperative scenarios (e.g. cooperative
+      navigation); False: mpe2's own rewards (in simple_spread a mix of the shared distance
+      term and the agent's own collisions, `local_ratio`).
     continuous_policy: the policy of continuous actions: 'softmax' (relaxed Gumbel-softmax
       over the action's components; needs actions bounded by [0, 1]) or 'deterministic'
       (tanh-bounded, Gaussian exploration).
@@ -82,6 +86,7 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
   train_every: int = 100
   centralized_critic: bool = True
   continuous_actions: bool = True
+  shared_reward: bool = False
   continuous_policy: str = 'softmax'
   exploration_sigma: float = 0.2
   gumbel_temperature: float = 1.0
@@ -111,8 +116,9 @@ class MADDPGConfig(config_lib.OffPolicyConfig):
 
   @property
   def env_kwargs(self) -> Dict[str, Any]:
-    """What the environment is built with (`parallel_env(**env_kwargs)`)."""
-    return dict(continuous_actions=self.continuous_actions)
+    """What the environment is built with (`multi_agent.make_environment(env_id,
+    **env_kwargs)`: `shared_reward` for the adapter, the rest for `parallel_env`)."""
+    return dict(continuous_actions=self.continuous_actions, shared_reward=self.shared_reward)
 
   @property
   def samples_per_insert(self) -> float:

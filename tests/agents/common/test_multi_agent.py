@@ -146,6 +146,29 @@ class EnvironmentIdTest(tf.test.TestCase):
     self.assertEqual(list(discrete.action), ['adversary_0', 'agent_0', 'agent_1'])
     self.assertEqual(discrete.action['adversary_0'].num_values, 5)
 
+  def test_shared_reward_is_the_sum_over_each_team(self):
+    # Same seed and actions with and without sharing: each agent's shared reward is its
+    # team's sum of the own rewards (simple_adversary: one adversary, two good agents).
+    for env_id in ('mpe2/simple_spread_v3', 'mpe2/simple_adversary_v3'):
+      own = multi_agent.make_environment(env_id, seed=3)
+      shared = multi_agent.make_environment(env_id, seed=3, shared_reward=True)
+      layout = multi_agent.JointLayout(core.EnvironmentSpec(own.observation_spec(),
+                                                            own.action_spec()))
+      own.reset()
+      shared.reset()
+      rng = np.random.default_rng(0)
+      for _ in range(5):
+        actions = layout.env_actions(rng.uniform(layout.action_low, layout.action_high))
+        own_rewards = layout.rewards(own.step(actions).reward)
+        shared_rewards = layout.rewards(shared.step(actions).reward)
+        for members in layout.teams().values():
+          np.testing.assert_allclose(shared_rewards[members],
+                                     np.full(len(members), own_rewards[members].sum()),
+                                     rtol=1e-6, err_msg=env_id)
+        self.assertGreater(np.abs(own_rewards).sum(), 0.0)
+      own.close()
+      shared.close()
+
   def test_unknown_ids_are_refused_with_suggestions(self):
     with self.assertRaisesRegex(config_lib.ConfigError, 'did you mean mpe2/simple_spread_v3'):
       multi_agent.check_env_id('mpe2/simple_sprad_v3')
