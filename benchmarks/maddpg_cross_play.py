@@ -15,7 +15,7 @@ Markdown, the mean return of both teams per pairing (mean over seeds, and per se
 
 import json
 import os
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from absl import app
 from absl import flags
@@ -37,8 +37,9 @@ _SEED = flags.DEFINE_integer('seed', 10_000, 'Seeds the episodes (the same in ev
 _OUT = flags.DEFINE_string('out', None, 'Markdown file to write the table to.')
 
 
-def _restore(logdir: str) -> Tuple[dict, builder.MADDPGComponents]:
-  """The run's config record and its components with the newest intact checkpoint loaded."""
+def _restore(logdir: str) -> Tuple[dict, Any, builder.MADDPGComponents]:
+  """The run's config record, its config and its components with the newest intact
+  checkpoint loaded."""
   with open(os.path.join(logdir, 'config.json')) as f:
     record = json.load(f)
   if record['agent'] != 'maddpg':
@@ -52,7 +53,7 @@ def _restore(logdir: str) -> Tuple[dict, builder.MADDPGComponents]:
     raise app.UsageError(f'--method: {logdir} holds no checkpoint')
   path = os.path.join(logdir, 'checkpoints', f'ckpt-{step}')
   tf.train.Checkpoint(learner=parts.learner, actor=parts.policy).restore(path).expect_partial()
-  return record, parts
+  return record, config, parts
 
 
 def _policy(parts: builder.MADDPGComponents, ensemble_size: int):
@@ -63,7 +64,7 @@ def cross_play(row_run, column_run, team: str, episodes: int, seed: int) -> Dict
   """Team `team` acts with `row_run`'s policy, every other agent with `column_run`'s.
 
   Args:
-    row_run, column_run: `(record, components)` of two runs on the same environment.
+    row_run, column_run: `(record, config, components)` of two runs on the same environment.
     team: a team of the environment (`JointLayout.teams`).
     episodes: episodes to run.
     seed: seeds the episodes.
@@ -71,15 +72,15 @@ def cross_play(row_run, column_run, team: str, episodes: int, seed: int) -> Dict
   Returns:
     The evaluation's `details`: the mean return of every team and agent.
   """
-  (row_record, row), (column_record, column) = row_run, column_run
+  (row_record, row_config, row), (column_record, column_config, column) = row_run, column_run
   if row_record['env'] != column_record['env']:
     raise app.UsageError(f'--method: runs on {row_record["env"]} and {column_record["env"]}')
   layout = row.layout
   teams = layout.teams()
   if team not in teams:
     raise app.UsageError(f'--team={team}: the teams are {sorted(teams)}')
-  row_policy = _policy(row, row_record['config']['ensemble_size'])
-  column_policy = _policy(column, column_record['config']['ensemble_size'])
+  row_policy = _policy(row, row_config.ensemble_size)
+  column_policy = _policy(column, column_config.ensemble_size)
   own = np.zeros(layout.num_agents, bool)
   own[teams[team]] = True
   mask = np.concatenate([np.full(size, o) for size, o in zip(layout.action_sizes, own)])
@@ -87,10 +88,8 @@ def cross_play(row_run, column_run, team: str, episodes: int, seed: int) -> Dict
   def act(observation: np.ndarray) -> np.ndarray:
     return np.where(mask, row_policy(observation), column_policy(observation))
 
-  config = registry.AGENTS['maddpg'].config_cls(
-      **{k: tuple(v) if isinstance(v, list) else v for k, v in row_record['config'].items()})
   make_env = lambda s: multi_agent.make_environment(row_record['env'], seed=s,
-                                                    **config.env_kwargs)
+                                                    **row_config.env_kwargs)
   return multi_agent.evaluate(act, make_env, episodes, seed).details
 
 
@@ -106,7 +105,7 @@ def main(argv):
   if len(counts) != 1:
     raise app.UsageError('--method: every method needs the same number of runs (one per seed)')
   runs = {name: [_restore(d) for d in dirs] for name, dirs in methods.items()}
-  teams = runs[next(iter(runs))][0][1].layout.teams()
+  teams = runs[next(iter(runs))][0][2].layout.teams()
   others = [t for t in teams if t != _TEAM.value]
   lines = [f'| {_TEAM.value} (rows) vs {", ".join(others)} (columns) | ' +
            ' | '.join(methods) + ' |', '|---' * (len(methods) + 1) + '|']
