@@ -24,6 +24,7 @@ from agents.common import loop
 from agents.common import multi_agent
 from agents.common import off_policy
 from agents.common import seeding
+from agents.common import wrappers
 from launchers import flags as flags_lib
 from agents import registry
 
@@ -64,12 +65,30 @@ def _size(spec) -> int:
   return int(np.prod(spec.shape, dtype=np.int64))
 
 
-def environment_spec(env_id: str, config: Any) -> core.EnvironmentSpec:
+def environment_spec(settings: loop.RunSettings, config: Any) -> core.EnvironmentSpec:
   """The specs a builder gets: per-agent ones (built with `config.env_kwargs`) for a
-  multi-agent config, else the gymnasium environment's."""
+  multi-agent config, else those of the gymnasium environment made with the run's options."""
   if getattr(config, 'multi_agent', False):
-    return multi_agent.environment_spec(env_id, **config.env_kwargs)
-  return environments.environment_spec(env_id)
+    return multi_agent.environment_spec(settings.env_id, **config.env_kwargs)
+  return environments.environment_spec(settings.env_id, settings.env_options)
+
+
+def tuned_settings(name: str, tuned: Mapping[str, Mapping[str, Any]], env_id: str
+                   ) -> Mapping[str, Any]:
+  """`--tuned`'s settings of agent `name` for `env_id`: the env's own, else its family's
+  (`wrappers.ATARI_TUNED` for every Atari game).
+
+  Raises:
+    ConfigError: naming `tuned` when the agent has none for `env_id`.
+  """
+  if env_id in tuned:
+    return tuned[env_id]
+  if wrappers.ATARI_TUNED in tuned and wrappers.is_atari(wrappers.resolve(env_id)):
+    return tuned[wrappers.ATARI_TUNED]
+  known = ', '.join(tuned) or 'none'
+  raise config_lib.ConfigError('RunSettings', 'tuned', f'{name} has no settings tuned for '
+                               f'{env_id} (it has them for: {known}); leave out --tuned to use '
+                               'its defaults', True)
 
 
 def _physical_memory() -> float:
@@ -88,11 +107,17 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     settings = flags_lib.run_settings(name, shared)
     if getattr(config_cls, 'multi_agent', False):
       multi_agent.check_env_id(settings.env_id)
+      for name in ('frame_stack', 'max_episode_steps', 'env_kwargs'):
+        if shared[name].present:
+          raise config_lib.ConfigError('RunSettings', name, 'is for gymnasium environments; '
+                                       'a multi-agent one takes its own options (see --help)',
+                                       shared[name].value)
     else:
       environments.check_env_id(settings.env_id)
     config = flags_lib.build_config(
-        config_cls, config_flags, tuned.get(settings.env_id, {}) if shared['tuned'].value else {})
-    spec = environment_spec(settings.env_id, config)
+        config_cls, config_flags,
+        tuned_settings(name, tuned, settings.env_id) if shared['tuned'].value else {})
+    spec = environment_spec(settings, config)
     config_lib.check_memory(config, _size(spec.observation), _size(spec.action),
                             available=0.8 * _physical_memory())
     loop.check_budget(settings, config)
@@ -214,12 +239,14 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     if task:
       settings = dataclasses.replace(settings, logdir=os.path.join(settings.logdir,
                                                                    f'worker{task}'))
-  try:
-    horizon = loop.schedule_horizon(settings, config)
+  try:  # A run started over keeps nothing of the old one, its schedule horizon included.
+    horizon = (settings.num_steps if shared['restart'].value
+               else loop.schedule_horizon(settings, config))
   except ValueError as error:
     _fail(error)
   context = core.BuildContext(
-      env_id=settings.env_id, spec=environment_spec(settings.env_id, config),
+      env_id=settings.env_id, spec=environment_spec(settings, config),
+      env_options=settings.env_options,
       seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
       logdir=settings.logdir, replay_address=address or None, role=role,
       actor_command=_actor_command(name) if not role else None)

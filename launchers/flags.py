@@ -11,12 +11,24 @@ from absl import flags
 from agents.common import config as config_lib
 from agents.common import distribute
 from agents.common import loop
+from agents.common import wrappers
 
 
 def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, flags.FlagHolder]:
   """Defines --env, --num_steps, --seed, --logdir, --strategy, --eval_episodes and friends."""
   return dict(
-      env=flags.DEFINE_string('env', default_env, 'Gymnasium environment id.'),
+      env=flags.DEFINE_string(
+          'env', default_env, 'Gymnasium environment id, or package.module:Env-v0 to import '
+          'the module that registers it first (Atari: ALE/Pong-v5 with the atari extra).'),
+      frame_stack=flags.DEFINE_integer(
+          'frame_stack', 0, 'Stack the last N observations (0: the env\'s default, 4 on Atari '
+          'and none elsewhere; 1: none).', lower_bound=0, upper_bound=64),
+      max_episode_steps=flags.DEFINE_integer(
+          'max_episode_steps', 0, "Time limit in agent steps (0: the environment's own).",
+          lower_bound=0, upper_bound=config_lib.MAX_INT),
+      env_kwargs=flags.DEFINE_list(
+          'env_kwargs', [], 'Arguments for gymnasium.make as name=value pairs, e.g. '
+          'continuous=True,gravity=-9.8 (values are Python literals, else strings).'),
       num_steps=flags.DEFINE_integer('num_steps', default_num_steps,
                                      'Environment steps to train for.'),
       seed=flags.DEFINE_integer('seed', 0, 'Random seed (environments, networks, sampling).'),
@@ -118,8 +130,12 @@ def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> loop.Ru
   env_id = holders['env'].value
   logdir = holders['logdir'].value or os.path.join('runs', agent, env_id,
                                                    f'seed{values["seed"]}')
+  options = wrappers.EnvOptions(
+      frame_stack=holders['frame_stack'].value,
+      max_episode_steps=holders['max_episode_steps'].value,
+      env_kwargs=wrappers.parse_env_kwargs(holders['env_kwargs'].value))
   return loop.RunSettings(agent=agent, env_id=env_id, logdir=logdir,
-                          strategy=holders['strategy'].value, **values)
+                          strategy=holders['strategy'].value, env_options=options, **values)
 
 
 def parse_flags(argv):

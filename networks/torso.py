@@ -92,15 +92,56 @@ class MLP(tf.keras.layers.Layer):
     return x
 
 
+class NatureCNN(tf.keras.layers.Layer):
+  """The convolutional torso of Mnih et al. 2015 (Nature DQN), also PPO's and A2C's on Atari.
+
+  `x / 255`, then conv 32 8×8 stride 4, conv 64 4×4 stride 2, conv 64 3×3 stride 1 (ReLU,
+  'valid' padding), flattened, and a 512-unit ReLU layer. Kernels are orthogonal with gain
+  sqrt(2) and seeded per layer (`layer_seed(seed, name)`), biases zero.
+
+  Call args:
+    inputs: `[B, H, W, C]` uint8 images (84×84×4 on Atari: 4 stacked greyscale frames).
+
+  Returns:
+    `[B, 512]` float32 features.
+  """
+
+  def __init__(self, name: Optional[str] = None, seed: int = 0):
+    super().__init__(name=name)
+    gain = float(np.sqrt(2.0))
+    conv = lambda filters, size, stride, label: tf.keras.layers.Conv2D(
+        filters, size, stride, activation='relu', name=label,
+        kernel_initializer=orthogonal(gain, layer_seed(seed, label)), bias_initializer='zeros')
+    self._layers = [conv(32, 8, 4, 'conv_0'), conv(64, 4, 2, 'conv_1'), conv(64, 3, 1, 'conv_2'),
+                    tf.keras.layers.Flatten(),
+                    tf.keras.layers.Dense(512, activation='relu', name='dense',
+                                          kernel_initializer=orthogonal(gain, layer_seed(
+                                              seed, 'dense')), bias_initializer='zeros')]
+
+  def call(self, inputs: tf.Tensor) -> tf.Tensor:
+    x = tf.cast(inputs, tf.float32) / 255.0
+    for layer in self._layers:
+      x = layer(x)
+    return x
+
+
+def is_image(observation_spec: specs.Array) -> bool:
+  """Whether observations of this spec are images: uint8 `[H, W, C]`."""
+  return (isinstance(observation_spec, specs.Array) and len(observation_spec.shape) == 3
+          and np.dtype(observation_spec.dtype) == np.uint8)
+
+
 def make_torso(observation_spec: specs.Array,
                hidden_sizes: Sequence[int],
                activation: str = 'tanh',
                name: Optional[str] = None,
                seed: int = 0) -> tf.keras.layers.Layer:
-  """An `MLP` for a single array observation spec.
+  """The torso for a single array observation spec.
 
-  Rank-1 specs feed the MLP directly; higher-rank specs (`[B, H, W, C]` ...)
-  are flattened to `[B, -1]` first (so they take exactly one batch dim).
+  Images (uint8 `[H, W, C]`, see `is_image`) go through the `NatureCNN` and then the MLP
+  (`hidden_sizes=()`: the CNN's 512 features alone, as in the Atari papers). Rank-1 specs feed
+  the MLP directly; other higher-rank specs are flattened to `[B, -1]` first (so they take
+  exactly one batch dim).
 
   Args:
     observation_spec: a single `dm_env.specs.Array`.
@@ -119,6 +160,9 @@ def make_torso(observation_spec: specs.Array,
     raise ValueError('make_torso: expected a single dm_env.specs.Array '
                      f'observation spec, got {observation_spec!r}.')
   mlp = MLP(hidden_sizes, activation=activation, name=name, seed=seed)
+  if is_image(observation_spec):
+    return tf.keras.Sequential([NatureCNN(name='cnn', seed=seed), mlp],
+                               name=None if name is None else name + '_cnn')
   if len(observation_spec.shape) == 1:
     return mlp
   return tf.keras.Sequential([tf.keras.layers.Flatten(), mlp],

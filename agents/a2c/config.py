@@ -4,6 +4,7 @@ import dataclasses
 from typing import Dict
 
 from agents.common import config as config_lib
+from agents.common import wrappers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,4 +104,14 @@ TUNED: Dict[str, Dict[str, object]] = {
         gae_lambda=1.0, learning_rate=7e-4, anneal_learning_rate=False, rmsprop_decay=0.99,
         optimizer_epsilon=1e-5, value_coef=1.0, entropy_coef=0.0, max_grad_norm=0.5,
         shared_torso=False),
+    # Every Atari game (`ALE/...`): the paper's setup (16 actors, t_max 5, gamma 0.99, entropy
+    # 0.01, RMSProp decay 0.99, policy and value sharing the Nature CNN: `hidden_sizes=()`)
+    # with OpenAI Baselines' A2C learning rate 7e-4 decayed linearly to 0, RMSProp epsilon
+    # 1e-5, value weight 0.5 on (R - V)^2 and gradient clipping at 0.5. Without XLA: its CPU
+    # convolutions are slower than TensorFlow's own (see agents/ppo/README.md).
+    wrappers.ATARI_TUNED: dict(
+        num_envs=16, num_steps_per_env=5, discount=0.99, learning_rate=7e-4,
+        anneal_learning_rate=True, rmsprop_decay=0.99, optimizer_epsilon=1e-5, value_coef=1.0,
+        entropy_coef=0.01, max_grad_norm=0.5, shared_torso=True, hidden_sizes=(),
+        jit_compile=False),
 }

@@ -63,7 +63,8 @@ def make_agent(config: config_lib.A3CConfig, context: core.BuildContext) -> core
   environment (worker i seeded `context.env_seed + i`) and updating the global parameters."""
   parts = make_components(context.spec, config, context.strategy, context.seed,
                           context.num_steps)
-  workers = [make_worker(parts, i, environments.make_environment(context.env_id), config,
+  workers = [make_worker(parts, i, environments.make_environment(
+      context.env_id, options=context.env_options), config,
                          context.env_seed) for i in range(config.num_workers)]
   actors = [actor for actor, _ in workers]
 

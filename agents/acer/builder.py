@@ -68,7 +68,8 @@ def make_agent(config: config_lib.ACERConfig, context: core.BuildContext) -> cor
   replay = off_policy.serve_table(table, context.logdir,
                                   checkpointing.newest_intact_step(context.logdir))
   parts.learner.connect(replay)
-  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
+  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed,
+                               context.env_options)
   actor = actor_lib.SegmentActor(env, parts.policy, config.num_steps_per_env)
 
   def close():

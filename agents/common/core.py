@@ -25,6 +25,8 @@ from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
+from agents.common import wrappers
+
 
 class RunStopped(RuntimeError):
   """A run stopped on a fault it cannot go on from; the message (one line) says what and
@@ -140,6 +142,8 @@ class BuildContext:
   Attributes:
     env_id: the gymnasium id the actors' environments are made from.
     spec: the environment's specs.
+    env_options: how the environments are made (frame stacking, time limit, `gym.make`
+      arguments; `agents.common.wrappers`).
     seed: the run's seed (networks, sampling).
     env_seed: the base seed of the training environments (the run's seed, offset per worker
       process under a multi-worker strategy).
@@ -164,6 +168,7 @@ class BuildContext:
   replay_address: Optional[str] = None
   role: str = ''
   actor_command: Optional[Callable[[str, int], Sequence[str]]] = None
+  env_options: wrappers.EnvOptions = wrappers.EnvOptions()
 
 
 def _nothing(*unused) -> Dict[str, Any]:

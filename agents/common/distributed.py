@@ -477,7 +477,8 @@ def _act_until_stopped(config, context, policy, actor_id: int, client: reverb.Cl
   writer = replay_lib.NStepTransitionWriter(
       client, replay_lib.DEFAULT_TABLE, config.n_step, config.discount, priority=priority,
       packed=packed, timeout_s=math.inf)
-  env = environments_lib.make_environment(context.env_id, seed=seed % (2**31))
+  env = environments_lib.make_environment(context.env_id, seed=seed % (2**31),
+                                          options=context.env_options)
   actor = off_policy.ReplayActor(env, policy, writer, config.learning_starts, seed)
   reports = _Channel(client, REPORTS_TABLE, math.inf)
   print(f'actor {actor_id}: acting from {start:,} env steps of the run (pid {os.getpid()}).',

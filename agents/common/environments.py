@@ -11,6 +11,7 @@ infinity raises `NonFiniteError` naming the environment and its step, before an 
 
 import contextlib
 import difflib
+import functools
 import pickle
 from typing import NamedTuple, Optional
 
@@ -22,6 +23,8 @@ import tensorflow as tf
 
 from agents.common import config as config_lib
 from agents.common import core
+from agents.common import wrappers
+from agents.common.wrappers import EnvOptions
 import envs  # pylint: disable=unused-import  (registers the project's environments)
 
 
@@ -30,28 +33,32 @@ MULTI_AGENT_PREFIX = 'mpe2/'
 
 
 def check_env_id(env_id: str) -> None:
-  """Raises ConfigError naming `RunSettings.env_id` when `env_id` is not a registered
-  gymnasium id."""
-  if env_id in gym.envs.registry:
-    return
+  """Raises ConfigError naming `RunSettings.env_id` unless `env_id` is a registered gymnasium
+  id, or `module:id` (see `wrappers`), whose optional packages are installed."""
   if env_id.startswith(MULTI_AGENT_PREFIX):
     raise config_lib.ConfigError('RunSettings', 'env_id', 'is a multi-agent environment; this '
                                  'agent trains single-agent ones (MADDPG trains multi-agent '
                                  'ones)', env_id)
-  close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=5, cutoff=0.5)
+  name = wrappers.resolve(env_id)
+  if name in gym.envs.registry:
+    wrappers.check_extras(name)
+    return
+  close = difflib.get_close_matches(name, list(gym.envs.registry), n=5, cutoff=0.5)
   hint = f"did you mean one of {', '.join(close)}?" if close else (
-      "see gymnasium.envs.registry for the registered ids, e.g. CartPole-v1, Pendulum-v1")
+      'see gymnasium.envs.registry for the registered ids (e.g. CartPole-v1, Pendulum-v1), '
+      'or give package.module:Env-v0 to import the module that registers yours')
   raise config_lib.ConfigError('RunSettings', 'env_id',
                                f'is not a registered gymnasium environment; {hint}', env_id)
 
 
-def environment_spec(env_id: str) -> core.EnvironmentSpec:
-  """The observation and action specs of `env_id` (from one environment, closed after).
+def environment_spec(env_id: str, options: EnvOptions = EnvOptions()) -> core.EnvironmentSpec:
+  """The observation and action specs of `env_id` made with `options` (from one environment,
+  closed after).
 
   Raises:
     ConfigError: naming `RunSettings.env_id` for an unregistered id or an unsupported space.
   """
-  env = make_environment(env_id)
+  env = make_environment(env_id, options=options)
   try:
     return core.EnvironmentSpec(env.observation_spec(), env.action_spec())
   finally:
@@ -214,19 +221,26 @@ class GymnasiumToDmEnv(dm_env.Environment):
     self._env.close()
 
 
-def make_environment(env_id: str, seed: Optional[int] = None, **kwargs) -> GymnasiumToDmEnv:
-  """`gym.make(env_id, **kwargs)` wrapped as a dm_env environment (with gymnasium's time limit).
+def make_environment(env_id: str, seed: Optional[int] = None,
+                     options: EnvOptions = EnvOptions(), training: bool = True,
+                     render_mode: Optional[str] = None) -> GymnasiumToDmEnv:
+  """The environment `env_id` made with `options` (`wrappers.make`: gymnasium's time limit,
+  Atari preprocessing, frame stacking) as a dm_env environment.
+
+  Args:
+    env_id: a registered gymnasium id or `module:id`.
+    seed: seeds the first reset.
+    options: the run's environment options.
+    training: made for training (Atari: lost lives end episodes, rewards clipped) or for
+      evaluation.
+    render_mode: `gymnasium.make`'s, e.g. 'rgb_array'.
 
   Raises:
     ConfigError: naming `RunSettings.env_id` for an unregistered id, a package the environment
       needs that is not installed, or an unsupported space.
   """
   check_env_id(env_id)
-  try:
-    env = gym.make(env_id, **kwargs)
-  except gym.error.DependencyNotInstalled as error:
-    raise config_lib.ConfigError('RunSettings', 'env_id', f'needs a package that is not '
-                                 f'installed: {str(error).splitlines()[0]}', env_id) from None
+  env = wrappers.make(env_id, options, training=training, render_mode=render_mode)
   try:
     return GymnasiumToDmEnv(env, seed=seed)
   except UnsupportedSpace as error:
@@ -263,18 +277,22 @@ class VectorEnv:
   Built on `gymnasium.vector.SyncVectorEnv` in `SAME_STEP` autoreset mode: when an episode ends,
   the returned observation is the next episode's first one and the true last observation comes
   back in `VectorStep.final_observation`, so on-policy learners can bootstrap truncated episodes.
-  Continuous actions are clipped to the action bounds before they reach the environment.
-  A non-finite observation or reward raises `NonFiniteError`, also kept in `failure` (for
+  Every copy is made by `wrappers.make(env_id, options, training)`. Continuous actions are
+  clipped to the action bounds before they reach the environment. A non-finite observation or
+  reward raises `NonFiniteError`, also kept in `failure` (for
   callers that step the envs inside a TF graph, where the error reaches them wrapped).
   """
 
-  def __init__(self, env_id: str, num_envs: int, seed: int, **env_kwargs):
+  def __init__(self, env_id: str, num_envs: int, seed: int,
+               options: EnvOptions = EnvOptions(), training: bool = True):
     if num_envs < 1:
       raise ValueError(f"VectorEnv: num_envs={num_envs} must be >= 1")
     check_env_id(env_id)
-    self._env = gym.make_vec(
-        env_id, num_envs=num_envs, vectorization_mode='sync',
-        vector_kwargs=dict(autoreset_mode=gym.vector.AutoresetMode.SAME_STEP), **env_kwargs)
+    make = functools.partial(wrappers.make, env_id, options, training)
+    first = make()  # Errors (a missing package, refused kwargs) as ConfigError, here.
+    self._env = gym.vector.SyncVectorEnv(
+        [lambda: first] + [make] * (num_envs - 1),
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     self._num_envs = num_envs
     self._env_id = env_id
     self._steps = 0

@@ -60,16 +60,17 @@ class EpisodeActor(core.Actor):
     num_envs: B, episodes per batch.
     seed: seeds the environments.
     policy: acts, `step(obs) -> (action, ...)`, and values final observations, `value(obs)`.
-    **env_kwargs: passed to `gymnasium.make`.
+    options: how the environments are made (`wrappers.EnvOptions`).
   """
 
   def __init__(self, env_id: str, num_envs: int, seed: int, policy: Optional[Policy] = None,
-               **env_kwargs):
+               options: environments.EnvOptions = environments.EnvOptions()):
     if num_envs < 1:
       raise ValueError(f'EpisodeActor: num_envs={num_envs} must be >= 1')
     self._seed = seed
     self._policy = policy
-    self._make = lambda i, s: environments.make_environment(env_id, seed=s + i, **env_kwargs)
+    self._make = lambda i, s: environments.make_environment(env_id, seed=s + i,
+                                                                   options=options)
     self._envs = [self._make(i, seed) for i in range(num_envs)]
     spec = self._envs[0].observation_spec()
     self._obs_dtype = np.dtype(spec.dtype)

@@ -34,7 +34,8 @@ class EvaluationResult(NamedTuple):
 
 
 def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int,
-             seed: int, **env_kwargs) -> EvaluationResult:
+             seed: int, options: environments.EnvOptions = environments.EnvOptions()
+             ) -> EvaluationResult:
   """Runs `episodes` full episodes of `policy` and returns their returns.
 
   The episodes run in parallel, one per environment copy (env i seeded `seed + i`); each copy
@@ -47,7 +48,8 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: 
     env_id: the gymnasium id.
     episodes: how many episodes, >= 1.
     seed: the base seed for the evaluation environments (keep it apart from training seeds).
-    **env_kwargs: passed to `gymnasium.make_vec`.
+    options: how the environments are made; they are made for evaluation (on Atari: whole
+      games, unclipped scores).
 
   Returns:
     An `EvaluationResult`.
@@ -55,7 +57,7 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: 
   if episodes < 1:
     raise ValueError(f'evaluate: episodes={episodes} must be >= 1')
   start = time.time()
-  env = environments.VectorEnv(env_id, episodes, seed, **env_kwargs)
+  env = environments.VectorEnv(env_id, episodes, seed, options, training=False)
   try:
     observation = env.reset()
     returns = np.zeros(episodes)

@@ -45,6 +45,7 @@ from agents.common import environments
 from agents.common import evaluation
 from agents.common import logger as logger_lib
 from agents.common import plotting
+from agents.common import wrappers
 
 _POLL_S = 0.05
 
@@ -66,6 +67,7 @@ class RunSettings:
     log_every: write metrics every this many env steps.
     on_nonfinite: 'stop' the run at the first non-finite learner metric, or 'skip' (its
       non-finite gradient was not applied; the run counts it in the metrics and goes on).
+    env_options: how the environments are made (`wrappers.EnvOptions`).
   """
   agent: str
   env_id: str
@@ -78,6 +80,7 @@ class RunSettings:
   checkpoint_every: int = 10_000
   log_every: int = 1_000
   on_nonfinite: str = 'stop'
+  env_options: wrappers.EnvOptions = wrappers.EnvOptions()
 
   def __post_init__(self):
     config_lib.check_numbers(self)
@@ -103,7 +106,7 @@ def check_budget(settings: RunSettings, config: Any) -> None:
 def _record(settings: RunSettings, config: Any, horizon: int) -> Dict[str, Any]:
   record = {'agent': settings.agent, 'env': settings.env_id, 'seed': settings.seed,
             'num_steps': settings.num_steps, 'horizon': horizon, 'strategy': settings.strategy,
-            'config': dataclasses.asdict(config)}
+            'env_options': settings.env_options.record(), 'config': dataclasses.asdict(config)}
   return json.loads(json.dumps(record))  # Tuples as lists, as they come back from disk.
 
 
@@ -154,7 +157,8 @@ def check_config(settings: RunSettings, config: Any, horizon: int) -> Dict[str, 
   if os.path.exists(path):
     with open(path) as f:
       previous = json.load(f)
-    for key in ('agent', 'env', 'seed'):
+    previous.setdefault('env_options', wrappers.EnvOptions().record())  # Older runs.
+    for key in ('agent', 'env', 'seed', 'env_options'):
       if previous.get(key) != record[key]:
         raise config_lib.ConfigError(
             settings, 'logdir', f'holds a run with {key} {previous.get(key)!r} (this run: '
@@ -231,7 +235,8 @@ def evaluate(agent: core.Agent, settings: RunSettings) -> evaluation.EvaluationR
   seed = settings.seed + 1_000_000
   if agent.evaluate is not None:
     return agent.evaluate(settings.eval_episodes, seed)
-  return evaluation.evaluate(agent.policy, settings.env_id, settings.eval_episodes, seed=seed)
+  return evaluation.evaluate(agent.policy, settings.env_id, settings.eval_episodes, seed=seed,
+                             options=settings.env_options)
 
 
 class _Every:

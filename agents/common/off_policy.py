@@ -515,7 +515,8 @@ def make_agent(config: config_lib.OffPolicyConfig, context: core.BuildContext, p
   writer = replay_lib.NStepTransitionWriter(replay.client, replay_lib.DEFAULT_TABLE,
                                             config.n_step, config.discount, priority=priority,
                                             packed=replay.packed, timeout_s=SERVER_TIMEOUT_S)
-  env = environments_lib.make_environment(context.env_id, seed=context.env_seed)
+  env = environments_lib.make_environment(context.env_id, seed=context.env_seed,
+                                          options=context.env_options)
   actor = ReplayActor(env, policy, writer, config.learning_starts, context.env_seed,
                       stall=replay.stall)
   connect(learner, replay, config, context)

@@ -177,7 +177,8 @@ def make_agent(context: core.BuildContext, config, components) -> core.Agent:
   with `components.policy` for `config.num_steps_per_env` steps, whose rollouts
   `components.learner.step` consumes; the two hold every variable to checkpoint."""
   policy, learner = components.policy, components.learner
-  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
+  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed,
+                               context.env_options)
   actor = RolloutActor(env, policy, config.num_steps_per_env)
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
                     state=dict(learner=learner, actor=policy), steps_per_act=actor.batch_size,

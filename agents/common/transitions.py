@@ -106,7 +106,8 @@ def make_agent(context: core.BuildContext, config, policy, learner) -> core.Agen
   over `config.num_envs` environments of `context.env_id` (seeded from `context.env_seed`)
   acting with `policy.step`, each step's transition one `learner.step`; evaluation uses
   `policy.mode`, and the two hold every variable to checkpoint."""
-  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed)
+  env = environments.VectorEnv(context.env_id, config.num_envs, context.env_seed,
+                               context.env_options)
   actor = TransitionActor(env, policy, config.discount)
   return core.Agent(actors=[actor], learners=[learner], policy=core.mode_policy(policy),
                     state=dict(learner=learner, actor=policy), steps_per_act=config.num_envs,

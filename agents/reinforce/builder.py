@@ -38,7 +38,8 @@ def make_agent(config: config_lib.ReinforceConfig, context: core.BuildContext) -
   """REINFORCE for the run in `context`: an actor of `config.num_envs` whole episodes per
   update, seeded from `context.env_seed`."""
   parts = make_components(context.spec, config, context.strategy, context.seed)
-  actor = episodes.EpisodeActor(context.env_id, config.num_envs, context.env_seed, parts.policy)
+  actor = episodes.EpisodeActor(context.env_id, config.num_envs, context.env_seed, parts.policy,
+                                options=context.env_options)
   return core.Agent(actors=[actor], learners=[parts.learner],
                     policy=core.mode_policy(parts.policy),
                     state=dict(learner=parts.learner, actor=parts.policy), close=actor.close)

@@ -1,6 +1,7 @@
 """Tests for networks.torso."""
 
 from absl.testing import parameterized
+from dm_env import specs
 import numpy as np
 import tensorflow as tf
 
@@ -58,6 +59,47 @@ class MLPTest(tf.test.TestCase, parameterized.TestCase):
     out = mlp(tf.ones([2, 3], tf.int32))
     self.assertEqual(out.dtype, tf.float32)
 
+
+
+class NatureCNNTest(tf.test.TestCase):
+
+  def _spec(self, shape=(84, 84, 4)):
+    return specs.BoundedArray(shape, np.uint8, 0, 255)
+
+  def test_images_get_the_cnn_and_its_512_features(self):
+    net = torso.make_torso(self._spec(), (), seed=0)
+    images = np.random.default_rng(0).integers(0, 256, (3, 84, 84, 4), dtype=np.uint8)
+    features = net(images)
+    self.assertEqual(features.shape, (3, 512))
+    self.assertEqual(features.dtype, tf.float32)
+    kernels = [v for v in net.trainable_variables if 'kernel' in v.name]
+    self.assertEqual([tuple(k.shape) for k in kernels],
+                     [(8, 8, 4, 32), (4, 4, 32, 64), (3, 3, 64, 64), (7 * 7 * 64, 512)])
+
+  def test_pixels_are_scaled_to_the_unit_interval(self):
+    cnn = torso.NatureCNN(seed=0)
+    image = np.full((1, 36, 36, 1), 255, np.uint8)
+    by_cnn = cnn(image)
+    # The same layers on the float image 1.0 everywhere: scaling by 1/255 happened inside.
+    x = tf.ones((1, 36, 36, 1))
+    for layer in cnn._layers:
+      x = layer(x)
+    self.assertAllClose(by_cnn, x)
+
+  def test_hidden_sizes_follow_the_cnn(self):
+    net = torso.make_torso(self._spec((36, 36, 2)), (16,), activation='relu', seed=0)
+    self.assertEqual(net(np.zeros((2, 36, 36, 2), np.uint8)).shape, (2, 16))
+
+  def test_seeded_weights_repeat(self):
+    first = torso.make_torso(self._spec((36, 36, 1)), (), seed=3)
+    second = torso.make_torso(self._spec((36, 36, 1)), (), seed=3)
+    image = np.ones((1, 36, 36, 1), np.uint8)
+    self.assertAllEqual(first(image), second(image))
+
+  def test_float_or_other_rank_observations_keep_the_mlp(self):
+    self.assertFalse(torso.is_image(specs.Array((84, 84, 4), np.float32)))
+    self.assertFalse(torso.is_image(specs.Array((4, 84), np.uint8)))
+    self.assertTrue(torso.is_image(self._spec()))
 
 if __name__ == '__main__':
   tf.test.main()

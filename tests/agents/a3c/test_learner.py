@@ -15,6 +15,7 @@ from agents.common import config as config_lib
 from agents.common import core
 from agents.common import environments
 from agents.common import policies
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 _T = 5
@@ -248,7 +249,8 @@ class WorkerLossTest(tf.test.TestCase, parameterized.TestCase):
         self.assertEqual(int(action[0]), int(segment.action[t, 0]), t)
 
   def test_continuous_actions_and_jit(self):
-    env = environments.make_environment(fake_envs.ECHO_ID, seed=0, max_episode_steps=4)
+    env = environments.make_environment(
+        fake_envs.ECHO_ID, seed=0, options=wrappers.EnvOptions(max_episode_steps=4))
     parts, ((actor, worker),) = make_agent([env], jit_compile=True, anneal_learning_rate=False)
     before = [v.numpy().copy() for v in parts.network.trainable_variables]
     acted = actor.act(_T)

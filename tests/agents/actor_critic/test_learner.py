@@ -15,6 +15,7 @@ from agents.common import config as config_lib
 from agents.common import core
 from agents.common import environments
 from agents.common import transitions
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 _OBS_SPEC = specs.Array((3,), np.float32, name='observation')
@@ -176,7 +177,8 @@ class TransitionActorTest(tf.test.TestCase):
     # Env 0 terminates after 3 steps, env 1 is cut by the time limit after 5: I = gamma^t
     # restarts at 1 on each episode's first step, S' is the real final observation.
     gamma, num_steps, limit = 0.5, 12, 5
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, max_episode_steps=limit)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0,
+                                 options=wrappers.EnvOptions(max_episode_steps=limit))
     _, policy, learner = make(observation_spec=env.observation_spec(),
                               action_spec=env.action_spec(), hidden_sizes=(4,), num_envs=2,
                               discount=gamma)
@@ -216,7 +218,8 @@ class TransitionActorTest(tf.test.TestCase):
     actor.close()
 
   def test_reset_starts_new_episodes_seeded_from_the_step_count(self):
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, max_episode_steps=5)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0,
+                                 options=wrappers.EnvOptions(max_episode_steps=5))
     _, policy, _ = make(observation_spec=env.observation_spec(),
                         action_spec=env.action_spec(), hidden_sizes=(4,), num_envs=2,
                         discount=0.5)

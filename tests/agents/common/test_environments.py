@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import environments
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 
@@ -139,7 +140,8 @@ class GymnasiumToDmEnvTest(tf.test.TestCase):
     self.assertAllEqual(ts.observation, [0.0, 1.0])
 
   def test_make_environment_keeps_the_time_limit(self):
-    env = environments.make_environment('CartPole-v1', seed=0, max_episode_steps=3)
+    env = environments.make_environment('CartPole-v1', seed=0,
+                                        options=wrappers.EnvOptions(max_episode_steps=3))
     self.assertTrue(env.reset().first())
     steps = [env.step(np.int32(t % 2)) for t in range(3)]
     self.assertEqual([ts.step_type for ts in steps],
@@ -195,8 +197,8 @@ class VectorEnvTest(tf.test.TestCase, parameterized.TestCase):
     With terminate_at=5 env 0 is both terminated and at the time limit: not truncated.
     """
     num_steps, max_steps = 12, 5
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, max_episode_steps=max_steps,
-                                 terminate_at=terminate_at)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, options=wrappers.EnvOptions(
+        max_episode_steps=max_steps, env_kwargs=(('terminate_at', terminate_at),)))
     observation = env.reset()
     self.assertEqual(observation.dtype, np.float32)
     self.assertAllEqual(observation, [[0.0, 0.0], [0.0, 1.0]])
@@ -225,8 +227,8 @@ class VectorEnvTest(tf.test.TestCase, parameterized.TestCase):
     env.close()
 
   def test_truncated_excludes_terminated(self):
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 1, seed=0, max_episode_steps=2,
-                                 terminate_at=2)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 1, seed=0, options=wrappers.EnvOptions(
+        max_episode_steps=2, env_kwargs=(('terminate_at', 2),)))
     env.reset()
     env.step(np.zeros(1, np.int32))
     step = env.step(np.zeros(1, np.int32))
@@ -236,7 +238,8 @@ class VectorEnvTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(step.episode_lengths, [2])
 
   def test_no_episode_statistics_while_running(self):
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=1, max_episode_steps=5)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=1,
+                                 options=wrappers.EnvOptions(max_episode_steps=5))
     env.reset()
     step = env.step(np.zeros(2, np.int32))
     self.assertEqual(step.episode_returns.size, 0)
@@ -244,7 +247,8 @@ class VectorEnvTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(step.final_observation, np.zeros((2, 2)))
 
   def test_reset_clears_episode_statistics(self):
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 1, seed=1, max_episode_steps=3)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 1, seed=1,
+                                 options=wrappers.EnvOptions(max_episode_steps=3))
     env.reset()
     env.step(np.zeros(1, np.int32))
     env.reset()

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import episodes
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 
@@ -28,7 +29,7 @@ class _CountingActor:
 def _collector(num_envs=2, seed=0, max_episode_steps=5):
   # Counter: env id seed + i; even ids terminate after 3 steps, odd ids run into the time limit.
   return episodes.EpisodeActor(fake_envs.COUNTER_ID, num_envs, seed, _CountingActor(),
-                              max_episode_steps=max_episode_steps)
+                              options=wrappers.EnvOptions(max_episode_steps=max_episode_steps))
 
 
 class EpisodeActorTest(tf.test.TestCase, parameterized.TestCase):

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from agents.common import evaluation
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 
@@ -33,7 +34,7 @@ class EvaluateTest(tf.test.TestCase, parameterized.TestCase):
   def test_cartpole_constant_policy_matches_gymnasium(self, action, kwargs):
     episodes, seed = 4, 123
     result = evaluation.evaluate(lambda obs: np.full(len(obs), action, np.int64), 'CartPole-v1',
-                                 episodes, seed, **kwargs)
+                                 episodes, seed, wrappers.EnvOptions(**kwargs))
     expected = [_by_hand('CartPole-v1', seed + i, action, **kwargs) for i in range(episodes)]
     self.assertLen(result.returns, episodes)
     self.assertAllEqual(result.returns, [r for r, _ in expected])
@@ -47,7 +48,8 @@ class EvaluateTest(tf.test.TestCase, parameterized.TestCase):
   def test_counts_only_the_first_episode_of_each_env(self):
     """Envs 0 and 2 end after 3 steps and start again while env 1 runs to its limit of 5."""
     policy = lambda obs: (obs[:, 0].astype(np.int64) % 3).astype(np.int32)
-    result = evaluation.evaluate(policy, fake_envs.COUNTER_ID, 3, seed=0, max_episode_steps=5)
+    result = evaluation.evaluate(policy, fake_envs.COUNTER_ID, 3, seed=0,
+                                 options=wrappers.EnvOptions(max_episode_steps=5))
     self.assertAllEqual(result.returns, [10 + 21 + 32, 10 + 21 + 32 + 40 + 51, 10 + 21 + 32])
     self.assertAllEqual(result.lengths, [3, 5, 3])
 
@@ -58,7 +60,8 @@ class EvaluateTest(tf.test.TestCase, parameterized.TestCase):
       seen.append(obs.copy())
       return np.zeros(len(obs), np.int32)
 
-    evaluation.evaluate(policy, fake_envs.COUNTER_ID, 2, seed=40, max_episode_steps=2)
+    evaluation.evaluate(policy, fake_envs.COUNTER_ID, 2, seed=40,
+                        options=wrappers.EnvOptions(max_episode_steps=2))
     self.assertAllEqual(seen[0], [[0.0, 40.0], [0.0, 41.0]])
     self.assertLen(seen, 2)
 

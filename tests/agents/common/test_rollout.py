@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from agents.common import environments
 from agents.common import rollout
+from agents.common import wrappers
 from tests.agents.common import fake_envs
 
 MAX_STEPS = 5
@@ -37,7 +38,7 @@ class SumActor:
 
 def _counter_collector(num_envs, num_steps, seed=0):
   env = environments.VectorEnv(fake_envs.COUNTER_ID, num_envs, seed=seed,
-                               max_episode_steps=MAX_STEPS)
+                               options=wrappers.EnvOptions(max_episode_steps=MAX_STEPS))
   return rollout.RolloutActor(env, SumActor(), num_steps)
 
 
@@ -172,8 +173,8 @@ class RolloutActorTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(acted.experience.observation[0], [[0.0, 10.0], [0.0, 11.0]])
 
   def test_termination_at_the_time_limit_is_not_bootstrapped(self):
-    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, max_episode_steps=MAX_STEPS,
-                                 terminate_at=MAX_STEPS)
+    env = environments.VectorEnv(fake_envs.COUNTER_ID, 2, seed=0, options=wrappers.EnvOptions(
+        max_episode_steps=MAX_STEPS, env_kwargs=(('terminate_at', MAX_STEPS),)))
     batch, _, _ = rollout.RolloutActor(env, SumActor(), MAX_STEPS).collect()
     # Env 0 terminates exactly at the limit: terminal, not truncated, no truncation value.
     self.assertAllEqual(batch.terminated[:, 0], [0, 0, 0, 0, 1])
@@ -207,7 +208,8 @@ class RolloutActorTest(tf.test.TestCase, parameterized.TestCase):
   def test_cartpole_time_limit_matches_gymnasium(self):
     """A real env with a 5-step limit: the rollout replays gymnasium step by step."""
     num_envs, num_steps, seed, limit = 2, 12, 4, 5
-    env = environments.VectorEnv('CartPole-v1', num_envs, seed=seed, max_episode_steps=limit)
+    env = environments.VectorEnv('CartPole-v1', num_envs, seed=seed,
+                                 options=wrappers.EnvOptions(max_episode_steps=limit))
     collector = rollout.RolloutActor(env, SumActor(constant_action=1), num_steps)
     batch, returns, lengths = collector.collect()
     for i in range(num_envs):
