@@ -3,17 +3,36 @@
 import csv
 import datetime
 import glob
+import json
 import math
 import os
 import sys
 import time
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
 import tqdm
 
 CSV_NAME = 'metrics.csv'
+# The `kind` column of metrics.csv: a training row (learner and episode metrics) or an
+# evaluation row (`eval_*` metrics).
+TRAIN, EVAL = 'train', 'eval'
+_TIME_METRICS = ('wall_time_s', 'steps_per_s', 'train_time_s', 'first_iteration_s')
+
+
+def tensorboard_tag(name: str) -> str:
+  """The TensorBoard tag of a metric, grouped: `eval/...` (evaluation), `time/...` (clock and
+  speed), `loss/...` (any metric whose name has 'loss'), `train/...` (the rest: episode
+  returns, learning rates, diagnostics). metrics.csv keeps the plain names."""
+  if name.startswith('eval_'):
+    return 'eval/' + name[len('eval_'):]
+  if name in _TIME_METRICS:
+    return 'time/' + name
+  if 'loss' in name:
+    return 'loss/' + name
+  return 'train/' + name
 
 
 def _format(value: float) -> str:
@@ -43,11 +62,16 @@ def _drop_events_after(path: str, step: int) -> None:
 class Logger:
   """Writes one row of scalar metrics per call, keyed by environment steps.
 
-  - TensorBoard: `logdir/` (one scalar per metric, step = env steps).
-  - CSV: `logdir/metrics.csv`, one row per call, columns fixed by the first row (a resumed run
-    appends to the same file after dropping rows past the restored step, see `truncate`).
+  - TensorBoard: `logdir/` (one scalar per metric, step = env steps, tags grouped by
+    `tensorboard_tag`); `write_config` adds the run's config as text and as hparams.
+  - CSV: `logdir/metrics.csv`, one row per call, its `kind` column 'train' or 'eval' (a row
+    with `eval_return` is an evaluation); columns fixed by the first row and widened when a
+    metric appears later (a resumed run appends to the same file after dropping rows past the
+    restored step, see `truncate`).
   - Console: a tqdm progress bar when stderr is a terminal, otherwise one line every
-    `console_interval_s` seconds: steps, progress, steps/s, last return and ETA.
+    `console_interval_s` seconds: steps, progress, steps/s, last return and ETA. The ETA uses
+    the rate since the first row, so the first iteration's tracing and compilation do not
+    inflate it.
   """
 
   def __init__(self, logdir: str, total_steps: int, name: str = '',
@@ -66,6 +90,7 @@ class Logger:
     self._start_time = time.time()
     self._start_step = initial_step
     self._last_console = 0.0
+    self._origin = None  # (time, step) of the first row: where the ETA's rate starts.
     self._bar = None
     if sys.stderr.isatty():
       self._bar = tqdm.tqdm(total=total_steps, initial=initial_step, desc=name, unit='step',
@@ -92,19 +117,34 @@ class Logger:
     elapsed = time.time() - self._start_time
     return (step - self._start_step) / elapsed if elapsed > 0 else 0.0
 
+  def write_config(self, record: Mapping[str, Any]) -> None:
+    """Writes the run's config record (config.json's) to TensorBoard: as JSON text (`config`)
+    and as hparams (the config's fields, with the agent, env and seed) for the HParams
+    dashboard."""
+    values = {'agent': record.get('agent'), 'env': record.get('env'), 'seed': record.get('seed')}
+    for name, value in record.get('config', {}).items():
+      values[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    with self._writer.as_default(step=0):
+      tf.summary.text('config', '```\n' + json.dumps(record, indent=2) + '\n```')
+      hparams_api.hparams({k: v for k, v in values.items() if v is not None})
+    self._writer.flush()
+
   def write(self, step: int, metrics: Mapping[str, float]) -> None:
     """Logs `metrics` (scalars) at `step` env steps to every sink."""
-    row: Dict[str, float] = {'env_steps': step, 'wall_time_s': time.time() - self._start_time}
+    kind = EVAL if 'eval_return' in metrics else TRAIN
+    row: Dict[str, Any] = {'env_steps': step, 'kind': kind,
+                           'wall_time_s': time.time() - self._start_time}
     row['steps_per_s'] = self.steps_per_second(step)
     row.update({k: float(v) for k, v in metrics.items()})
     with self._writer.as_default(step=step):
       for key, value in row.items():
-        if key != 'env_steps' and not math.isnan(value):
-          tf.summary.scalar(key, np.float64(value))  # Any finite float, even past float32.
+        if key not in ('env_steps', 'kind') and not math.isnan(value):
+          # Any finite float, even past float32.
+          tf.summary.scalar(tensorboard_tag(key), np.float64(value))
     self._write_csv(row)
     self._console(step, row)
 
-  def _write_csv(self, row: Dict[str, float]) -> None:
+  def _write_csv(self, row: Dict[str, Any]) -> None:
     new_file = self._fieldnames is None or not os.path.exists(self._csv_path)
     if new_file:
       self._fieldnames = list(row)
@@ -139,10 +179,14 @@ class Logger:
       self._bar.set_postfix_str(f'return={_format(ret)}', refresh=False)
       return
     now = time.time()
+    if self._origin is None:
+      self._origin = (now, step)
     if now - self._last_console < self._interval and step < self._total:
       return
     self._last_console = now
-    eta = max(self._total - step, 0) / rate if rate > 0 else float('nan')
+    origin_time, origin_step = self._origin
+    recent = (step - origin_step) / (now - origin_time) if now > origin_time else 0.0
+    eta = max(self._total - step, 0) / recent if recent > 0 else float('nan')
     eta_text = str(datetime.timedelta(seconds=int(eta))) if math.isfinite(eta) else '?'
     print(f'[{self._name}] step {step:,}/{self._total:,} '
           f'({min(100 * step / max(self._total, 1), 100):.0f}%) | {rate:,.0f} steps/s | '

@@ -284,6 +284,10 @@ class _Run:
     self.log = logger_lib.Logger(settings.logdir, settings.num_steps,
                                  name=f'{settings.agent} {settings.env_id}',
                                  initial_step=self.step)
+    config_path = os.path.join(settings.logdir, 'config.json')
+    if not self.restored and os.path.exists(config_path):
+      with open(config_path) as f:
+        self.log.write_config(json.load(f))
     agent.check()
     self.ready = False  # Whether the learner has been ready (`Agent.ready_to_learn`).
     self.warned_state = False
