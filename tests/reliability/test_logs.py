@@ -42,9 +42,9 @@ class LogsTest(tf.test.TestCase):
 
     with self.assertRaises(_Crash):
       loop.run(settings, test_loop._agent(test_loop._Actor(), test_loop._Learner(crash)))
-    self.assertIn(14, _event_steps(logdir, 'loss'))
+    self.assertIn(14, _event_steps(logdir, 'loss/loss'))
     loop.run(settings, test_loop._agent(test_loop._Actor(), test_loop._Learner()))
-    for steps in (_event_steps(logdir, 'loss'),
+    for steps in (_event_steps(logdir, 'loss/loss'),
                   [int(r['env_steps']) for r in test_loop._rows(logdir) if r['loss']]):
       self.assertEqual(steps, sorted(set(steps)))
       self.assertEqual(steps[-1], 30)
