@@ -4,10 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN_FLAGS ?= --env=CartPole-v1 --tuned --num_steps=100000 --seed=0 --logdir=runs/ppo/CartPole-v1/seed0
 
-.PHONY: install run test test-fast benchmark clean
+.PHONY: check-python install run test test-fast benchmark clean
 
-$(BIN)/.installed: requirements.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+# Before anything else: the pinned stack (TensorFlow 2.15, dm-reverb 0.14) installs on 3.11 only.
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "error: this project needs Python 3.11; '$(PYTHON)' is $$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not found')."; \
+	  echo "Get it with 'pyenv install 3.11' or 'apt install python3.11 python3.11-venv' (or uv python install 3.11),"; \
+	  echo "then run: make PYTHON=/path/to/python3.11 ..."; exit 1; }
+
+$(BIN)/.installed: requirements.txt pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt

@@ -1,6 +1,7 @@
 """A2C, the synchronous A3C (Mnih et al. 2016).
 
-`python -m launchers.a2c --env=CartPole-v1 --tuned --num_steps=200000`; `--helpfull` lists the flags.
+`python -m launchers.a2c --env=CartPole-v1 --tuned --num_steps=200000`.
+`--help` lists the flags.
 """
 
 from launchers import common

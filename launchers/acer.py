@@ -1,6 +1,7 @@
 """ACER (Wang et al. 2017): actor-critic with experience replay, Retrace and a trust region.
 
-`python -m launchers.acer --env=CartPole-v1 --num_steps=200000`; `--helpfull` lists the flags.
+`python -m launchers.acer --env=CartPole-v1 --num_steps=200000`.
+`--help` lists the flags.
 """
 
 from launchers import common

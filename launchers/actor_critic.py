@@ -1,6 +1,7 @@
 """The one-step actor-critic (Sutton & Barto 2018, section 13.5).
 
-`python -m launchers.actor_critic --env=CartPole-v1 --tuned --num_steps=300000`; `--helpfull` lists the flags.
+`python -m launchers.actor_critic --env=CartPole-v1 --tuned --num_steps=300000`.
+`--help` lists the flags.
 """
 
 from launchers import common

@@ -176,13 +176,24 @@ def define(name: str) -> Callable[[Any], None]:
     train(name, argv, shared, config_flags, launcher, extra)
 
   main.flags = {**shared, **config_flags, **extra}
+  main.groups = {'Run flags (every launcher)': list(shared),
+                 f'{name} flags ({config_cls.__name__}, agents/{name}/config.py)':
+                     list(config_flags),
+                 'Distributed flags': list(extra)}
   return main
 
 
 def launch(name: str) -> None:
   """`python -m launchers.<name>`: the agent's flags, parsed as absl does (with
-  `flags.parse_flags`'s one-line errors), then `train`."""
-  sys.exit(app.run(define(name), flags_parser=flags_lib.parse_flags))
+  `flags.parse_flags`'s one-line errors, and a `--help` that lists the launcher's own flags),
+  then `train`."""
+  main = define(name)
+  tuned = [f'{env} (every Atari game)' if env == wrappers.ATARI_TUNED else env
+           for env in registry.AGENTS[name].tuned]
+  notes = {'tuned': f"Tuned for: {', '.join(tuned)}." if tuned
+                    else 'This agent has no tuned settings.'}
+  text = lambda: flags_lib.help_text(sys.modules['__main__'].__doc__, main.groups, notes)
+  sys.exit(app.run(main, flags_parser=flags_lib.parser_with_help(text)))
 
 
 def _actor_command(name: str) -> Callable[[str, int], List[str]]:

@@ -3,8 +3,9 @@
 import dataclasses
 import os
 import sys
+import textwrap
 import typing
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from absl import flags
 
@@ -145,9 +146,48 @@ def parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except flags.UnrecognizedFlagError as error:
-    fail(f'--{error.flagname}: unknown flag (--helpfull lists them)')
+    fail(f'--{error.flagname}: unknown flag (--help lists them)')
   except flags.Error as error:
     fail(str(error).splitlines()[0])
+
+
+def _describe(flag: flags.Flag, note: str = '') -> List[str]:
+  """A flag's lines of `--help`: `--name=DEFAULT`, then its help text (and `note`) wrapped."""
+  default = flag.default_as_str or "''"
+  if isinstance(flag, flags.BooleanFlag):
+    default = str(bool(flag.default)).lower()
+  text = flag.help or ''  # absl starts an enum's help with its values: <a|b>.
+  if note:
+    text += ' ' + note
+  wrapped = textwrap.wrap(text, width=92, initial_indent='      ', subsequent_indent='      ')
+  return [f'  --{flag.name}={default.strip(chr(39))}'] + wrapped
+
+
+def help_text(doc: str, groups: Mapping[str, Sequence[str]],
+              notes: Optional[Mapping[str, str]] = None) -> str:
+  """A launcher's `--help`: its docstring, then its own flags group by group (absl's
+  `--helpfull` also lists absl's and TensorFlow's)."""
+  lines = [(doc or '').strip(), '']
+  for title, names in groups.items():
+    if not names:
+      continue
+    lines += [f'{title}:']
+    for name in names:
+      lines += _describe(flags.FLAGS[name], (notes or {}).get(name, ''))
+    lines.append('')
+  lines.append("--helpfull also lists absl's and TensorFlow's own flags.")
+  return '\n'.join(lines)
+
+
+def parser_with_help(text: Callable[[], str]) -> Callable[[List[str]], List[str]]:
+  """`parse_flags`, except that `--help`, `-h`, `-?` or `--helpshort` print `text()` and exit
+  with status 0."""
+  def parse(argv):
+    if any(a in ('--help', '-h', '-?', '--helpshort') for a in argv[1:]):
+      print(text())
+      sys.exit(0)
+    return parse_flags(argv)
+  return parse
 
 
 def fail(message: str) -> None:

@@ -1,6 +1,7 @@
 """REINFORCE with reward-to-go and a learned baseline (Williams 1992).
 
-`python -m launchers.reinforce --env=CartPole-v1 --tuned --num_steps=300000`; `--helpfull` lists the flags.
+`python -m launchers.reinforce --env=CartPole-v1 --tuned --num_steps=300000`.
+`--help` lists the flags.
 """
 
 from launchers import common
