@@ -13,6 +13,8 @@ from agents.acktr import builder as acktr_builder
 from agents.acktr import config as acktr_config
 from agents.actor_critic import builder as actor_critic_builder
 from agents.actor_critic import config as actor_critic_config
+from agents.common import config as config_lib
+from agents.common import wrappers
 from agents.d4pg import builder as d4pg_builder
 from agents.d4pg import config as d4pg_config
 from agents.ddpg import builder as ddpg_builder
@@ -87,3 +89,21 @@ AGENTS = {
     'off_policy_ac': _launcher(off_policy_ac_config, 'OffPolicyActorCriticConfig',
                                off_policy_ac_builder, 'CartPole-v1', 300_000),
 }
+
+
+def tuned_settings(name: str, env_id: str) -> Mapping[str, Any]:
+  """`--tuned`'s settings of agent `name` for `env_id`: the env's own, else its family's
+  (`wrappers.ATARI_TUNED` for every Atari game).
+
+  Raises:
+    ConfigError: naming `tuned` when the agent has none for `env_id`.
+  """
+  tuned = AGENTS[name].tuned
+  if env_id in tuned:
+    return tuned[env_id]
+  if wrappers.ATARI_TUNED in tuned and wrappers.is_atari(wrappers.resolve(env_id)):
+    return tuned[wrappers.ATARI_TUNED]
+  known = ', '.join(tuned) or 'none'
+  raise config_lib.ConfigError('RunSettings', 'tuned', f'{name} has no settings tuned for '
+                               f'{env_id} (it has them for: {known}); leave out --tuned to use '
+                               'its defaults', True)

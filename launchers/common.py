@@ -73,24 +73,6 @@ def environment_spec(settings: loop.RunSettings, config: Any) -> core.Environmen
   return environments.environment_spec(settings.env_id, settings.env_options)
 
 
-def tuned_settings(name: str, tuned: Mapping[str, Mapping[str, Any]], env_id: str
-                   ) -> Mapping[str, Any]:
-  """`--tuned`'s settings of agent `name` for `env_id`: the env's own, else its family's
-  (`wrappers.ATARI_TUNED` for every Atari game).
-
-  Raises:
-    ConfigError: naming `tuned` when the agent has none for `env_id`.
-  """
-  if env_id in tuned:
-    return tuned[env_id]
-  if wrappers.ATARI_TUNED in tuned and wrappers.is_atari(wrappers.resolve(env_id)):
-    return tuned[wrappers.ATARI_TUNED]
-  known = ', '.join(tuned) or 'none'
-  raise config_lib.ConfigError('RunSettings', 'tuned', f'{name} has no settings tuned for '
-                               f'{env_id} (it has them for: {known}); leave out --tuned to use '
-                               'its defaults', True)
-
-
 def _physical_memory() -> float:
   return float(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'))
 
@@ -116,7 +98,7 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
       environments.check_env_id(settings.env_id)
     config = flags_lib.build_config(
         config_cls, config_flags,
-        tuned_settings(name, tuned, settings.env_id) if shared['tuned'].value else {})
+        registry.tuned_settings(name, settings.env_id) if shared['tuned'].value else {})
     spec = environment_spec(settings, config)
     config_lib.check_memory(config, _size(spec.observation), _size(spec.action),
                             available=0.8 * _physical_memory())
