@@ -14,9 +14,10 @@ What `make` puts around the environment, innermost first:
 1. Atari (`ALE/...`): the preprocessing of Mnih et al. 2015 through gymnasium's
    `AtariPreprocessing`: the emulator made with `frameskip=1` and the wrapper repeating each
    action 4 times (max over the last two frames), up to 30 no-op actions at reset, 84×84
-   greyscale uint8 frames; for training only, a lost life ends the episode (`terminated`,
-   discount 0) and rewards are clipped to their sign (-1, 0, 1). Evaluation plays whole games
-   with the game's score. The v5 defaults stay: sticky actions with probability 0.25
+   greyscale uint8 frames, FIRE pressed after a reset in games that wait for it; for training
+   only, a lost life ends the episode (`terminated`, discount 0; the next episode continues
+   the game, `EpisodicLife`) and rewards are clipped to their sign (-1, 0, 1). Evaluation
+   plays whole games with the game's score. The v5 defaults stay: sticky actions with probability 0.25
    (Machado et al. 2018; `--env_kwargs=repeat_action_probability=0` turns them off) and the
    minimal action set.
 2. Dict or Tuple observations: flattened into one float vector by gymnasium's
@@ -161,10 +162,61 @@ def check_extras(env_id: str) -> None:
                      f'(missing module {module})') from None
 
 
+class EpisodicLife(gym.Wrapper):
+  """A lost life ends the episode (`terminated`) without ending the game: the next `reset`
+  continues the game from there (one no-op step), and only a game over resets the emulator
+  (Mnih et al. 2015's training episodes; gymnasium's `terminal_on_life_loss` would restart the
+  whole game at every lost life)."""
+
+  def __init__(self, env: gym.Env):
+    super().__init__(env)
+    self._lives = 0
+    self._game_over = True
+
+  def step(self, action):
+    observation, reward, terminated, truncated, info = self.env.step(action)
+    self._game_over = terminated or truncated
+    lives = self.env.unwrapped.ale.lives()
+    if 0 < lives < self._lives:
+      terminated = True
+    self._lives = lives
+    return observation, reward, terminated, truncated, info
+
+  def reset(self, **kwargs):
+    if self._game_over:
+      observation, info = self.env.reset(**kwargs)
+    else:
+      observation, _, terminated, truncated, info = self.env.step(0)
+      if terminated or truncated:
+        observation, info = self.env.reset(**kwargs)
+    self._game_over = False
+    self._lives = self.env.unwrapped.ale.lives()
+    return observation, info
+
+
+class FireReset(gym.Wrapper):
+  """Presses FIRE (then action 2) after every reset, for games that wait for it to start (or to
+  serve after a lost life), as OpenAI Baselines' Atari wrappers do."""
+
+  def reset(self, **kwargs):
+    self.env.reset(**kwargs)
+    observation = info = None
+    for action in (1, 2):
+      observation, _, terminated, truncated, info = self.env.step(action)
+      if terminated or truncated:
+        observation, info = self.env.reset(**kwargs)
+    return observation, info
+
+
 def _atari_preprocessing(env: gym.Env, training: bool) -> gym.Env:
   env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84,
-                                        terminal_on_life_loss=training, grayscale_obs=True,
+                                        terminal_on_life_loss=False, grayscale_obs=True,
                                         scale_obs=False)
+  if training:
+    env = EpisodicLife(env)
+  meanings = env.unwrapped.get_action_meanings()
+  if len(meanings) >= 3 and meanings[1] == 'FIRE':
+    env = FireReset(env)
   if training:
     env = gym.wrappers.TransformReward(env, np.sign)  # np.sign pickles, a lambda would not.
   return env

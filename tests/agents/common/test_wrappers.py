@@ -73,8 +73,11 @@ class AtariTest(absltest.TestCase):
       self.assertEqual(preprocessing.unwrapped._frameskip, 1)
     self.assertTrue(_has_wrapper(train, gym.wrappers.TransformReward))
     self.assertFalse(_has_wrapper(evaluation, gym.wrappers.TransformReward))
-    self.assertTrue(_find(train, gym.wrappers.AtariPreprocessing).terminal_on_life_loss)
-    self.assertFalse(_find(evaluation, gym.wrappers.AtariPreprocessing).terminal_on_life_loss)
+    self.assertTrue(_has_wrapper(train, wrappers.EpisodicLife))
+    self.assertFalse(_has_wrapper(evaluation, wrappers.EpisodicLife))
+    for env in (train, evaluation):
+      self.assertFalse(_find(env, gym.wrappers.AtariPreprocessing).terminal_on_life_loss)
+      self.assertTrue(_has_wrapper(env, wrappers.FireReset))  # Pong's action 1 is FIRE.
     observation, _ = train.reset(seed=0)
     self.assertEqual(observation.shape, (84, 84, 4))
     self.assertEqual(pickle.loads(pickle.dumps(train)).observation_space, train.observation_space)
@@ -91,6 +94,21 @@ class AtariTest(absltest.TestCase):
       observation, *_ = env.step(1)
       frames.append(observation[..., -1].copy())
     np.testing.assert_array_equal(observation[..., :3], np.stack(frames[1:4], -1))
+    env.close()
+
+  def test_a_lost_life_ends_the_training_episode_but_not_the_game(self):
+    env = wrappers.make('ALE/Breakout-v5', training=True)
+    ale = env.unwrapped.ale
+    env.reset(seed=0)
+    self.assertEqual(ale.lives(), 5)
+    rng = np.random.default_rng(0)
+    terminated = False
+    while not terminated:
+      _, _, terminated, truncated, _ = env.step(int(rng.integers(4)))
+      self.assertFalse(truncated)
+    self.assertEqual(ale.lives(), 4)
+    env.reset()
+    self.assertEqual(ale.lives(), 4)  # The game went on.
     env.close()
 
   def test_time_limit_counts_agent_steps(self):
