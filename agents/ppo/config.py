@@ -96,6 +96,15 @@ TUNED: Dict[str, Dict[str, object]] = {
         num_envs=16, num_steps_per_env=256, minibatch_size=64, num_epochs=10, discount=0.99,
         gae_lambda=0.95, entropy_coef=0.01, learning_rate=1e-3, anneal_learning_rate=True,
         clip_epsilon=0.2, normalize_observations=True, normalize_rewards=True),
+    # MuJoCo: the paper's Table 3 settings (the config's defaults: one env, horizon 2048, 10
+    # epochs of minibatch 64, Adam 3e-4, gamma 0.99, lambda 0.95, clip 0.2, separate 64-64 tanh
+    # networks) with what OpenAI Baselines' ppo2 runs them with (its `mujoco()` defaults):
+    # the learning rate annealed linearly to 0, observations and rewards normalized.
+    **{env: dict(num_envs=1, num_steps_per_env=2048, num_epochs=10, minibatch_size=64,
+                 learning_rate=3e-4, anneal_learning_rate=True, clip_epsilon=0.2,
+                 discount=0.99, gae_lambda=0.95, entropy_coef=0.0,
+                 normalize_observations=True, normalize_rewards=True)
+       for env in ('HalfCheetah-v5', 'Hopper-v5')},
     # Every Atari game (`ALE/...`): the paper's Table 5 (horizon 128, Adam 2.5e-4 and clip 0.1
     # both annealed linearly to 0, 3 epochs of minibatch 32 x 8, 8 actors, gamma 0.99,
     # lambda 0.95, entropy 0.01) with the Nature CNN shared by policy and value

@@ -64,4 +64,11 @@ TUNED: Dict[str, Dict[str, object]] = {
     # Stable-Baselines3/RL-Zoo's Pendulum-v1 settings: lr 1e-3, 100 random steps, auto alpha
     # starting at 1 (the rest are the paper's defaults).
     'Pendulum-v1': dict(learning_rate=1e-3, learning_starts=100, replay_size=200_000),
+    # MuJoCo: the paper's Table 1 (Adam 3e-4, batch 256, replay 10^6, 256-256 ReLU, tau 0.005,
+    # gamma 0.99, one update per step, the temperature learned towards -dim(A)), with 10^4
+    # uniformly random steps first, as its code and RL-Zoo do.
+    **{env: dict(learning_rate=3e-4, batch_size=256, replay_size=1_000_000,
+                 hidden_sizes=(256, 256), tau=0.005, discount=0.99, auto_alpha=True,
+                 learning_starts=10_000)
+       for env in ('HalfCheetah-v5', 'Hopper-v5')},
 }

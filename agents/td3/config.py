@@ -62,4 +62,12 @@ class TD3Config(ddpg_config.DDPGConfig):
 TUNED: Dict[str, Dict[str, object]] = {
     'Pendulum-v1': dict(discount=0.98, learning_starts=10_000, batch_size=256,
                         replay_size=200_000),
+    # MuJoCo: the settings of the authors' published code (github.com/sfujim/TD3, the ones
+    # its updated results use): 256-256 ReLU, Adam 3e-4, batch 256, 25,000 random steps, the
+    # paper's noise (exploration 0.1, target 0.2 clipped at 0.5), delay 2, tau 0.005.
+    **{env: dict(hidden_sizes=(256, 256), actor_learning_rate=3e-4, critic_learning_rate=3e-4,
+                 batch_size=256, learning_starts=25_000, exploration_sigma=0.1,
+                 target_noise=0.2, target_noise_clip=0.5, policy_delay=2, tau=0.005,
+                 discount=0.99, replay_size=1_000_000)
+       for env in ('HalfCheetah-v5', 'Hopper-v5')},
 }

@@ -39,6 +39,24 @@ class EnvironmentFlagsTest(launcher_testing.LauncherTestCase):
                       config['shared_torso']), (128, 0.1, [], True))
     self.assertEqual(launcher_testing.evaluation(logdir)['episodes'], 1)
 
+  def test_mujoco_tuned_settings_run(self):
+    tmp = self.create_tempdir()
+    cases = {'ppo': ['--num_steps_per_env=64', '--num_steps=64', '--minibatch_size=32'],
+             'sac': ['--learning_starts=50', '--num_steps=60', '--batch_size=32'],
+             'td3': ['--learning_starts=50', '--num_steps=60', '--batch_size=32']}
+    processes = {agent: subprocess.Popen(
+        launcher_testing.command(agent, os.path.join(tmp, agent), '--env=Hopper-v5', '--tuned',
+                                 '--max_episode_steps=20', '--eval_episodes=1',
+                                 '--eval_every=0', *flags),
+        cwd=launcher_testing.ROOT, env=launcher_testing.ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for agent, flags in cases.items()}
+    for agent, process in processes.items():
+      _, stderr = process.communicate(timeout=600)
+      self.assertEqual(process.returncode, 0, f'{agent}: {stderr}')
+      with open(os.path.join(tmp, agent, 'config.json')) as f:
+        config = json.load(f)['config']
+      self.assertEqual(config['hidden_sizes'], [64, 64] if agent == 'ppo' else [256, 256])
+
   def test_bad_environment_flags_fail_in_one_line(self):
     errors = self.assert_bad_flags_fail('ppo', ['--num_steps=64'], {
         'env': ['--env=no_such_package.envs:Thing-v0'],
