@@ -21,12 +21,17 @@ import sys
 from absl import app
 from absl import flags
 
+from agents.common import config as config_lib
 from agents.common import environments
 from agents.common import off_policy
 from agents.common import replay
+from agents.common import wrappers
 from launchers import flags as flags_lib
 
 _ENV = flags.DEFINE_string('env', 'CartPole-v1', 'Gymnasium environment id (sets the signature).')
+_FRAME_STACK = flags.DEFINE_integer('frame_stack', 0, "The trainer's --frame_stack (the "
+                                    'observation shape).', lower_bound=0, upper_bound=64)
+_ENV_KWARGS = flags.DEFINE_list('env_kwargs', [], "The trainer's --env_kwargs.")
 _PORT = flags.DEFINE_integer('port', 0, 'Port to serve on (0: pick a free one).')
 _TABLE = flags.DEFINE_string('table', replay.DEFAULT_TABLE, 'Name of the table.')
 _MAX_SIZE = flags.DEFINE_integer('max_size', 1_000_000, 'Items the table holds (FIFO removal).')
@@ -42,11 +47,19 @@ _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
                                       'Directory of server checkpoints (restores the newest).')
 
 
+def _options() -> wrappers.EnvOptions:
+  """The environment options the trainer's flags set (they fix the observation's shape)."""
+  return wrappers.EnvOptions(frame_stack=_FRAME_STACK.value,
+                             env_kwargs=wrappers.parse_env_kwargs(_ENV_KWARGS.value))
+
+
 def _validate() -> None:
   try:
     environments.check_env_id(_ENV.value)
-  except ValueError:
-    raise ValueError(f'--env={_ENV.value!r} is not a registered gymnasium environment') from None
+    environments.environment_spec(_ENV.value, _options())  # Also checks the options.
+  except config_lib.ConfigError as error:
+    flag = 'env' if error.field == 'env_id' else error.field
+    raise ValueError(f'--{flag}={error.value!r}: {error.allowed}') from None
   checks = [
       ('port', 0 <= _PORT.value < 65536, 'must be in [0, 65535]'),
       ('max_size', _MAX_SIZE.value >= 1, 'must be >= 1'),
@@ -68,7 +81,7 @@ def main(argv):
     _validate()
   except ValueError as error:
     flags_lib.fail(str(error))
-  env = environments.make_environment(_ENV.value)
+  env = environments.make_environment(_ENV.value, options=_options())
   signature, packed = off_policy.table_signature(env.observation_spec(), env.action_spec())
   env.close()
   limits = dict(samples_per_insert=_SAMPLES_PER_INSERT.value or None,
