@@ -7,15 +7,20 @@ thick.
 
 Reads each run's metrics.csv (`eval_return` against `env_steps`, or the columns named by
 `--metrics`, one panel each, e.g. a multi-agent run's `eval_return_adversary,eval_return_agent`);
-the mean is taken over the runs at the evaluation points they share. `--reference` draws a
-dashed line on a panel (e.g. a random policy's return).
+the mean is taken over the runs at the evaluation points they share, with its 95 % stratified
+bootstrap band (`--noband` leaves it out). `--reference` draws a dashed line on a panel (e.g. a
+random policy's return). To compare runs grouped by their config.json, with the final scores'
+statistics, see `python -m launchers.report`.
 """
 
-import csv
 import os
 
 from absl import app
 from absl import flags
+import numpy as np
+
+from agents.common import runs as runs_lib
+from agents.common import statistics
 
 _GROUPS = flags.DEFINE_multi_string('group', [], 'LABEL=RUN_DIR,RUN_DIR,...')
 _OUT = flags.DEFINE_string('out', 'curves.png', 'PNG to write.')
@@ -24,11 +29,12 @@ _TARGET = flags.DEFINE_float('target', None, 'Draw a horizontal line at this ret
 _METRICS = flags.DEFINE_list('metrics', ['eval_return'], 'metrics.csv columns, one panel each.')
 _REFERENCES = flags.DEFINE_multi_string(
     'reference', [], 'METRIC=VALUE=LABEL: a dashed line at VALUE on the panel of METRIC.')
+_BAND = flags.DEFINE_bool('band', True, "Shade each group mean's 95 % bootstrap band.")
 
 
 def _curve(run_dir, metric):
-  with open(os.path.join(run_dir, 'metrics.csv'), newline='') as f:
-    return {int(r['env_steps']): float(r[metric]) for r in csv.DictReader(f) if r.get(metric)}
+  steps, values = runs_lib.eval_curve(os.path.join(run_dir, 'metrics.csv'), metric)
+  return dict(zip(steps.tolist(), values.tolist()))
 
 
 def main(argv):
@@ -51,6 +57,10 @@ def main(argv):
       shared = sorted(set.intersection(*[set(c) for c in curves]))
       ax.plot(shared, [sum(c[s] for c in curves) / len(curves) for s in shared], color=color,
               linewidth=2.5, label=f'{label} (mean of {len(curves)})')
+      if _BAND.value and shared:
+        band = statistics.curve_interval_estimates(
+            np.array([[c[s] for s in shared] for c in curves]), statistics.mean)
+        ax.fill_between(shared, band[1], band[2], color=color, alpha=0.15, linewidth=0)
     if _TARGET.value is not None:
       ax.axhline(_TARGET.value, color='grey', linestyle='--', linewidth=1)
     for reference in _REFERENCES.value:

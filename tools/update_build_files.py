@@ -66,6 +66,7 @@ THIRD_PARTY: Dict[str, str] = {
     "portpicker": "portpicker",
     "pytest": "pytest",
     "reverb": "dm-reverb",
+    "scipy": "scipy",
     "tensorboard": "tensorboard",
     "tensorflow": "tensorflow",
     "tensorflow_probability": "tensorflow-probability",

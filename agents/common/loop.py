@@ -304,6 +304,7 @@ class _Run:
     self.first_iteration_s: Optional[float] = None
     self.learning_start: Optional[tuple] = None  # (time, learner steps) of the first step.
     self.last_evaluation = None  # (learner steps, step, result) of the latest evaluation.
+    self.eval_s = 0.0  # Seconds this process spent in evaluations: not training time.
     self.saved_step = self.step if self.restored else None
     self._eval = _Every(settings.eval_every, self.step)
     self._log = _Every(settings.log_every, self.step)
@@ -337,7 +338,9 @@ class _Run:
     learner_steps = self.num_learner_steps
     if self.last_evaluation and self.last_evaluation[:2] == (learner_steps, self.step):
       return self.last_evaluation[2]
+    started = time.time()
     result = evaluate(self.agent, self.settings)
+    self.eval_s += time.time() - started
     self.last_evaluation = (learner_steps, self.step, result)
     self.log.write(self.step, {'eval_return': result.mean_return,
                                **{f'eval_{k}': v for k, v in result.details.items()}})
@@ -399,7 +402,7 @@ class _Run:
     self.env_steps.assign(self.step)
     self.learner_steps.assign(self.num_learner_steps)
     self.actor_states.assign(self._actor_states())
-    self.earlier_s.assign(self.earlier + time.time() - self.start)
+    self.earlier_s.assign(self.earlier + time.time() - self.start - self.eval_s)
     try:
       path = self.checkpointer.save(self.step,
                                     before=lambda: self.agent.before_checkpoint(self.step))
@@ -445,7 +448,8 @@ class _Run:
 
   def finish(self) -> Dict[str, Any]:
     settings = self.settings
-    train_time_s = time.time() - self.start
+    train_time_s = time.time() - self.start - self.eval_s
+    eval_time_s = self.eval_s
     if self.metrics or self.rows or self.returns:
       self.write_row()
     if self.saved_step != self.step:
@@ -465,6 +469,7 @@ class _Run:
         'returns': [float(r) for r in result.returns],
         'wall_time_s': self.earlier + time.time() - self.start,
         'train_time_s': self.earlier + train_time_s,
+        'eval_time_s': eval_time_s,
         'process_wall_time_s': time.time() - self.start,
         'first_iteration_s': self.first_iteration_s,
         'resumed_from': self.restored,
@@ -500,9 +505,10 @@ def run(settings: RunSettings, agent: core.Agent,
   Returns:
     The final evaluation record (also written to `logdir/evaluation.json`): env_steps,
     mean_return, std_return, episodes, returns, wall_time_s and train_time_s (the whole run's,
-    resumed processes included, up to their last checkpoint), process_wall_time_s (this
-    process), first_iteration_s (to the end of this process's first learner step),
-    resumed_from, updates (learner steps, resumed ones included), updates_per_s (in this
+    resumed processes included, up to their last checkpoint, without the time spent in
+    periodic evaluations), eval_time_s (this process's periodic evaluations),
+    process_wall_time_s (this process), first_iteration_s (to the end of this process's first
+    learner step), resumed_from, updates (learner steps, resumed ones included), updates_per_s (in this
     process) and the agent's `report()`. Rerunning a run that already ended returns its
     record and writes nothing.
   """
