@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 from agents import registry
+from agents import restore
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distribute
@@ -190,8 +191,23 @@ def make(name: str, env: EnvLike, config: Any = None, *, num_steps: Optional[int
   return Agent(name, config, settings, built, spec, horizon)
 
 
-def load(logdir: str, checkpoint: Optional[int] = None):
-  """A finished (or running) run's policy, from its config.json and a checkpoint (the newest
-  intact one by default), without restating its config: see `agents.common.runs.load`."""
-  from agents.common import runs  # pylint: disable=g-import-not-at-top
-  return runs.load(logdir, checkpoint=checkpoint)
+def load(logdir: str, checkpoint: Optional[int] = None) -> restore.LoadedRun:
+  """A finished (or running) run's agent with the weights of one of its checkpoints, from its
+  config.json, without restating its config or writing into its logdir.
+
+      with api.load('runs/ppo/CartPole-v1/seed0') as run:      # the newest intact checkpoint
+        action = run.policy(observation)                       # deterministic
+        result = run.evaluate(episodes=10)                     # as the training's evaluations
+
+  Args:
+    logdir: the run's folder.
+    checkpoint: the env step N of `checkpoints/ckpt-N` (default: the newest intact one).
+
+  Returns:
+    A `restore.LoadedRun` (see `agents.restore`); close it when done.
+
+  Raises:
+    restore.LoadError: not a run directory, no (intact) checkpoint, or no checkpoint N (the
+      message lists the steps there are).
+  """
+  return restore.load(logdir, checkpoint=checkpoint)

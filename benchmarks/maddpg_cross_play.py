@@ -6,26 +6,22 @@ r"""Cross-play of trained multi-agent teams: one run's team against another run'
       --episodes=100 --out=agents/maddpg/cross_play.md
 
 The comparison of Lowe et al. 2017 (section 5) on competitive environments: the agents of one
-method play the adversaries of another. Every run's newest checkpoint is restored (config from
-its config.json); for each pair of methods (A, B) and each seed index s, method A's run s
-controls every agent of team `--team` and method B's run s every other agent, acting with the
-deterministic evaluation policy for `--episodes` episodes. Prints, and writes to `--out` as
-Markdown, the mean return of both teams per pairing (mean over seeds, and per seed).
+method play the adversaries of another. Every run's newest checkpoint is restored with its
+config (`agents.restore.load`); for each pair of methods (A, B) and each seed index s, method
+A's run s controls every agent of team `--team` and method B's run s every other agent, acting
+with the deterministic evaluation policy for `--episodes` episodes. Prints, and writes to
+`--out` as Markdown, the mean return of both teams per pairing (mean over seeds, and per seed).
 """
 
 import json
-import os
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List
 
 from absl import app
 from absl import flags
 import numpy as np
-import tensorflow as tf
 
-from agents import registry
-from agents.common import checkpointing
+from agents import restore
 from agents.common import multi_agent
-from agents.maddpg import builder
 
 _METHOD = flags.DEFINE_multi_string(
     'method', None, 'NAME=LOGDIR,LOGDIR,...: a method and its runs (one per seed, in the same '
@@ -37,34 +33,24 @@ _SEED = flags.DEFINE_integer('seed', 10_000, 'Seeds the episodes (the same in ev
 _OUT = flags.DEFINE_string('out', None, 'Markdown file to write the table to.')
 
 
-def _restore(logdir: str) -> Tuple[dict, Any, builder.MADDPGComponents]:
-  """The run's config record, its config and its components with the newest intact
-  checkpoint loaded."""
-  with open(os.path.join(logdir, 'config.json')) as f:
-    record = json.load(f)
-  if record['agent'] != 'maddpg':
-    raise app.UsageError(f'--method: {logdir} is a {record["agent"]} run, not maddpg')
-  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in record['config'].items()}
-  config = registry.AGENTS['maddpg'].config_cls(**fields)
-  spec = multi_agent.environment_spec(record['env'], **config.env_kwargs)
-  parts = builder.make_components(spec, config, tf.distribute.get_strategy(), record['seed'])
-  step = checkpointing.newest_intact_step(logdir)
-  if step is None:
-    raise app.UsageError(f'--method: {logdir} holds no checkpoint')
-  path = os.path.join(logdir, 'checkpoints', f'ckpt-{step}')
-  tf.train.Checkpoint(learner=parts.learner, actor=parts.policy).restore(path).expect_partial()
-  return record, config, parts
+def _restore(logdir: str) -> restore.LoadedRun:
+  """The MADDPG run in `logdir` with its newest intact checkpoint loaded."""
+  try:
+    run = restore.load(logdir)
+  except restore.LoadError as error:
+    raise app.UsageError(f'--method: {error}') from None
+  if run.agent != 'maddpg':
+    run.close()
+    raise app.UsageError(f'--method: {logdir} is a {run.agent} run, not maddpg')
+  return run
 
 
-def _policy(parts: builder.MADDPGComponents, ensemble_size: int):
-  return builder.evaluation_policy(parts.policy, parts.layout, ensemble_size)
-
-
-def cross_play(row_run, column_run, team: str, episodes: int, seed: int) -> Dict[str, float]:
+def cross_play(row_run: restore.LoadedRun, column_run: restore.LoadedRun, team: str,
+               episodes: int, seed: int) -> Dict[str, float]:
   """Team `team` acts with `row_run`'s policy, every other agent with `column_run`'s.
 
   Args:
-    row_run, column_run: `(record, config, components)` of two runs on the same environment.
+    row_run, column_run: two loaded MADDPG runs on the same environment.
     team: a team of the environment (`JointLayout.teams`).
     episodes: episodes to run.
     seed: seeds the episodes.
@@ -72,24 +58,21 @@ def cross_play(row_run, column_run, team: str, episodes: int, seed: int) -> Dict
   Returns:
     The evaluation's `details`: the mean return of every team and agent.
   """
-  (row_record, row_config, row), (column_record, column_config, column) = row_run, column_run
-  if row_record['env'] != column_record['env']:
-    raise app.UsageError(f'--method: runs on {row_record["env"]} and {column_record["env"]}')
-  layout = row.layout
+  if row_run.env_id != column_run.env_id:
+    raise app.UsageError(f'--method: runs on {row_run.env_id} and {column_run.env_id}')
+  layout = multi_agent.JointLayout(row_run.spec)
   teams = layout.teams()
   if team not in teams:
     raise app.UsageError(f'--team={team}: the teams are {sorted(teams)}')
-  row_policy = _policy(row, row_config.ensemble_size)
-  column_policy = _policy(column, column_config.ensemble_size)
   own = np.zeros(layout.num_agents, bool)
   own[teams[team]] = True
   mask = np.concatenate([np.full(size, o) for size, o in zip(layout.action_sizes, own)])
 
   def act(observation: np.ndarray) -> np.ndarray:
-    return np.where(mask, row_policy(observation), column_policy(observation))
+    return np.where(mask, row_run.policy(observation), column_run.policy(observation))
 
-  make_env = lambda s: multi_agent.make_environment(row_record['env'], seed=s,
-                                                    **row_config.env_kwargs)
+  make_env = lambda s: multi_agent.make_environment(row_run.env_id, seed=s,
+                                                    **row_run.config.env_kwargs)
   return multi_agent.evaluate(act, make_env, episodes, seed).details
 
 
@@ -105,7 +88,16 @@ def main(argv):
   if len(counts) != 1:
     raise app.UsageError('--method: every method needs the same number of runs (one per seed)')
   runs = {name: [_restore(d) for d in dirs] for name, dirs in methods.items()}
-  teams = runs[next(iter(runs))][0][2].layout.teams()
+  try:
+    _report(methods, runs)
+  finally:
+    for run in (r for method_runs in runs.values() for r in method_runs):
+      run.close()
+
+
+def _report(methods: Dict[str, List[str]], runs: Dict[str, List[restore.LoadedRun]]) -> None:
+  """Plays every pairing, prints the table and the results, and writes `--out`."""
+  teams = multi_agent.JointLayout(runs[next(iter(runs))][0].spec).teams()
   others = [t for t in teams if t != _TEAM.value]
   lines = [f'| {_TEAM.value} (rows) vs {", ".join(others)} (columns) | ' +
            ' | '.join(methods) + ' |', '|---' * (len(methods) + 1) + '|']

@@ -60,6 +60,8 @@ THIRD_PARTY: Dict[str, str] = {
     "dm_env": "dm-env",
     "google.protobuf": "protobuf",
     "gymnasium": "gymnasium",
+    "imageio": "imageio",
+    "imageio_ffmpeg": "imageio-ffmpeg",
     "keras": "keras",
     "matplotlib": "matplotlib",
     "numpy": "numpy",
