@@ -35,6 +35,7 @@ from agents.common import checkpointing
 from agents.common import core
 from agents.common import environments
 from agents.common import evaluation
+from agents.common import loop
 from agents.common import multi_agent
 from agents.common import runs
 from agents.common import wrappers
@@ -329,3 +330,14 @@ def load(logdir: str, checkpoint: Optional[int] = None) -> LoadedRun:
 def available_checkpoints(logdir: str) -> List[int]:
   """The env steps of the run's checkpoints on disk, oldest first (intact or not)."""
   return sorted(checkpointing.checkpoint_steps(logdir))
+
+
+def run_output_holding(path: str, logdir: str) -> Optional[str]:
+  """The name of the run's own output (`loop.RUN_OUTPUTS`: config.json, checkpoints, ...) that
+  `path` is or lies inside, or None: tools that write beside a run never write there."""
+  path = os.path.abspath(path)
+  for name in loop.RUN_OUTPUTS:
+    own = os.path.abspath(os.path.join(logdir, name))
+    if path == own or path.startswith(own + os.sep):
+      return name
+  return None

@@ -54,10 +54,9 @@ def _out_problem(out: str, logdir: str) -> str:
   path = os.path.abspath(out)
   if os.path.isdir(path):
     return 'is a folder; give a file'
-  for name in loop.RUN_OUTPUTS:
-    own = os.path.abspath(os.path.join(logdir, name))
-    if path == own or path.startswith(own + os.sep):
-      return f"is the run's own {name}; pick another file"
+  name = restore.run_output_holding(path, logdir)
+  if name:
+    return f"is the run's own {name}; pick another file"
   return loop.logdir_problem(os.path.dirname(path)) or ''
 
 

@@ -51,10 +51,9 @@ def _out_problem(out: str, logdir: str) -> str:
     return 'is a file, not a folder'
   if os.path.isdir(path) and os.listdir(path):
     return 'is not empty; give a new or empty folder'
-  for name in loop.RUN_OUTPUTS:
-    own = os.path.abspath(os.path.join(logdir, name))
-    if path == own or path.startswith(own + os.sep):
-      return f"is inside the run's own {name}; pick another folder"
+  name = restore.run_output_holding(path, logdir)
+  if name:
+    return f"is inside the run's own {name}; pick another folder"
   return loop.logdir_problem(path) or ''
 
 
