@@ -24,7 +24,8 @@ class HelpTest(launcher_testing.LauncherTestCase):
     self.assertLess(text.index('  --num_steps=100000'), agent_at)
     self.assertLess(agent_at, text.index('  --clip_epsilon=0.2'))
     self.assertIn('<default|one_device|mirrored|multi_worker|tpu>', text)
-    self.assertIn('Tuned for: CartPole-v1, Pendulum-v1, ALE/* (every Atari game).', text)
+    self.assertIn('Tuned for: CartPole-v1, Pendulum-v1, HalfCheetah-v5, Hopper-v5, ALE/* '
+                  '(every Atari game).', ' '.join(text.split()))
     for foreign in ('--test_srcdir', '--only_check_args', '--pdb_post_mortem', '--v='):
       self.assertNotIn(foreign, text)
     self.assertLess(len(text.splitlines()), 200)
