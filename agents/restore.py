@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from agents import registry
 from agents.common import checkpointing
+from agents.common import config as config_lib
 from agents.common import core
 from agents.common import environments
 from agents.common import evaluation
@@ -45,18 +46,27 @@ CONFIG_NAME = runs.CONFIG_NAME
 EVAL_SEED_OFFSET = 1_000_000
 
 
-class LoadError(ValueError):
+class LoadError(config_lib.ConfigError):
   """A run cannot be loaded: not a run directory, no such checkpoint, another version's files.
 
-  The message is one line, `logdir='runs/x': not a run directory (no config.json)`; a launcher
-  shows it as `--logdir='runs/x': ...` from `argument`, `value` and `reason`.
+  A `ConfigError` of `load`'s arguments (`field`, `value`, `allowed`), which a launcher shows
+  as its flag's error like any other; the message is one line naming the argument,
+  `logdir='runs/x': not a run directory (no config.json)`.
   """
 
   def __init__(self, argument: str, value: Any, reason: str):
-    super().__init__(f'{argument}={value!r}: {reason}')
-    self.argument = argument
-    self.value = value
-    self.reason = reason
+    super().__init__('load', argument, reason, value)
+    self.args = (f'{argument}={value!r}: {reason}',)
+
+  @property
+  def argument(self) -> str:
+    """The argument of `load` at fault ('logdir' or 'checkpoint')."""
+    return self.field
+
+  @property
+  def reason(self) -> str:
+    """What is wrong with it."""
+    return self.allowed
 
 
 def read_record(logdir: str) -> Dict[str, Any]:

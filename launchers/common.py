@@ -34,11 +34,7 @@ _FLAG_NAMES = {'env_id': 'env'}
 
 def _fail(error: ValueError) -> None:
   """Exits with one line naming the flag of a ConfigError (or the error's own message)."""
-  if isinstance(error, config_lib.ConfigError):
-    flag = _FLAG_NAMES.get(error.field, error.field)
-    value = error.value if not isinstance(error.value, tuple) else ','.join(map(str, error.value))
-    flags_lib.fail(f'--{flag}={value!r}: {error.allowed}')
-  flags_lib.fail(str(error))
+  flags_lib.fail_config(error, _FLAG_NAMES)
 
 
 def setup_runtime(shared: Mapping[str, flags.FlagHolder], seed: int) -> tf.distribute.Strategy:

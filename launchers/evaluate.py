@@ -72,7 +72,7 @@ def _default_episodes(logdir: str) -> int:
 def _fail_load(error: ValueError, logdir: str) -> None:
   """Exits with one line naming the flag of a LoadError (else --logdir)."""
   if isinstance(error, restore.LoadError):
-    flags_lib.fail(f'--{error.argument}={error.value!r}: {error.reason}')
+    flags_lib.fail_config(error)
   flags_lib.fail(f'--logdir={logdir!r}: {error}')
 
 

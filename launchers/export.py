@@ -65,7 +65,7 @@ def main(argv):
     record = restore.read_record(logdir)
     step, _ = restore.find_checkpoint(logdir, _CHECKPOINT.value)
   except restore.LoadError as error:
-    flags_lib.fail(f'--{error.argument}={error.value!r}: {error.reason}')
+    flags_lib.fail_config(error)
   if restore.is_multi_agent(record):
     flags_lib.fail(f"--logdir={logdir!r}: a {record['agent']} run acts with a multi-agent "
                    'policy, which is not exported (evaluate it with python -m '

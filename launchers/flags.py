@@ -190,6 +190,16 @@ def parser_with_help(text: Callable[[], str]) -> Callable[[List[str]], List[str]
   return parse
 
 
+def fail_config(error: ValueError, names: Optional[Mapping[str, str]] = None) -> None:
+  """Exits as `fail` with a library error: a `ConfigError` as `--<field>=<value>: <allowed>`
+  (`names` maps fields whose flag has another name), any other error as its message."""
+  if isinstance(error, config_lib.ConfigError):
+    flag = (names or {}).get(error.field, error.field)
+    value = error.value if not isinstance(error.value, tuple) else ','.join(map(str, error.value))
+    fail(f'--{flag}={value!r}: {error.allowed}')
+  fail(str(error))
+
+
 def fail(message: str) -> None:
   """Prints one line to stderr and exits with status 2 (bad usage), before any work."""
   print(f'error: {message}', file=sys.stderr, flush=True)
