@@ -28,10 +28,10 @@ run: install
 
 # Sets up .venv and runs the whole test suite on 2 processes.
 test: install
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist=worksteal -q
 
 test-fast: install
-	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist=worksteal -q -m "not slow"
 
 benchmark: install
 	$(BIN)/python -m launchers.benchmark --agent=ppo --env=CartPole-v1 --seeds=0,1,2

@@ -34,10 +34,8 @@ from agents import restore
 from agents.common import config as config_lib
 from agents.common import core
 from agents.common import distribute
-from agents.common import environments
 from agents.common import evaluation
 from agents.common import loop
-from agents.common import multi_agent
 from agents.common import seeding
 from agents.common import wrappers
 
@@ -163,8 +161,7 @@ def make(name: str, env: EnvLike, config: Any = None, *, num_steps: Optional[int
     raise KeyError(f"make: unknown agent {name!r}; one of {', '.join(registry.AGENTS)}")
   launcher = registry.AGENTS[name]
   env_id, env_options = _env_id(env, env_options)
-  is_multi_agent = getattr(launcher.config_cls, 'multi_agent', False)
-  (multi_agent if is_multi_agent else environments).check_env_id(env_id)
+  registry.check_env_id(name, env_id)
   if config is None:
     config = launcher.config_cls(**(registry.tuned_settings(name, env_id) if tuned else {}))
   elif not isinstance(config, launcher.config_cls):
@@ -178,17 +175,14 @@ def make(name: str, env: EnvLike, config: Any = None, *, num_steps: Optional[int
       log_every=log_every, env_options=env_options)
   loop.check_budget(settings, config)
   seeding.set_global_seeds(seed, deterministic_ops=deterministic_ops)
-  strategy = distribute.make_strategy('default')
   horizon = loop.schedule_horizon(settings, config)
-  spec = (multi_agent.environment_spec(env_id, **config.env_kwargs) if is_multi_agent
-          else environments.environment_spec(env_id, env_options))
+  context = registry.build_context(env_id, config, seed=seed, horizon=horizon,
+                                   logdir=settings.logdir, env_options=env_options,
+                                   strategy=distribute.make_strategy('default'))
   loop.check_config(settings, config, horizon)
-  context = core.BuildContext(env_id=env_id, spec=spec, seed=seed, env_seed=seed,
-                              num_steps=horizon, strategy=strategy, logdir=settings.logdir,
-                              env_options=env_options)
   built = launcher.make_agent(config, context)
   loop.write_config(settings, config, horizon)
-  return Agent(name, config, settings, built, spec, horizon)
+  return Agent(name, config, settings, built, context.spec, horizon)
 
 
 def load(logdir: str, checkpoint: Optional[int] = None) -> restore.LoadedRun:

@@ -1,7 +1,9 @@
 """Every agent the launchers train (`python -m launchers.<name>`): its config, `--tuned` settings,
 builder and defaults."""
 
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
+
+import tensorflow as tf
 
 from agents.a2c import builder as a2c_builder
 from agents.a2c import config as a2c_config
@@ -14,6 +16,9 @@ from agents.acktr import config as acktr_config
 from agents.actor_critic import builder as actor_critic_builder
 from agents.actor_critic import config as actor_critic_config
 from agents.common import config as config_lib
+from agents.common import core
+from agents.common import environments
+from agents.common import multi_agent
 from agents.common import wrappers
 from agents.d4pg import builder as d4pg_builder
 from agents.d4pg import config as d4pg_config
@@ -107,3 +112,55 @@ def tuned_settings(name: str, env_id: str) -> Mapping[str, Any]:
   raise config_lib.ConfigError('RunSettings', 'tuned', f'{name} has no settings tuned for '
                                f'{env_id} (it has them for: {known}); leave out --tuned to use '
                                'its defaults', True)
+
+
+def is_multi_agent(name: str) -> bool:
+  """Whether agent `name` trains a team on a multi-agent (PettingZoo) environment."""
+  return bool(getattr(AGENTS[name].config_cls, 'multi_agent', False))
+
+
+def check_env_id(name: str, env_id: str) -> None:
+  """Checks that agent `name` can make `env_id` here: a multi-agent id for a multi-agent
+  agent, else a gymnasium one (with its optional packages installed).
+
+  Raises:
+    ConfigError: naming `env_id`, in one line (the extra to install, the ids there are).
+  """
+  (multi_agent if is_multi_agent(name) else environments).check_env_id(env_id)
+
+
+def environment_spec(env_id: str, config: Any,
+                     options: wrappers.EnvOptions = wrappers.EnvOptions()
+                     ) -> core.EnvironmentSpec:
+  """The specs a builder gets: per-agent ones (made with `config.env_kwargs`) for a
+  multi-agent config, else those of the gymnasium environment made with `options`."""
+  if getattr(config, 'multi_agent', False):
+    return multi_agent.environment_spec(env_id, **config.env_kwargs)
+  return environments.environment_spec(env_id, options)
+
+
+def build_context(env_id: str, config: Any, *, seed: int, horizon: int, logdir: str,
+                  env_options: wrappers.EnvOptions = wrappers.EnvOptions(),
+                  strategy: Optional[tf.distribute.Strategy] = None,
+                  env_seed: Optional[int] = None, replay_address: Optional[str] = None,
+                  role: str = '',
+                  actor_command: Optional[Callable[[str, int], Sequence[str]]] = None
+                  ) -> core.BuildContext:
+  """What a builder gets besides its config (`core.BuildContext`), the environment's specs
+  included: the one way the launchers, `api.make` and `restore.load` build an agent.
+
+  Args:
+    env_id: the environment the run trains on.
+    config: the agent's config.
+    seed: the run's seed; also the environments' unless `env_seed` is given.
+    horizon: the env steps schedules anneal over (`loop.schedule_horizon`).
+    logdir: where the agent may write (its replay table's checkpoints).
+    env_options: how the environments are made.
+    strategy: the distribution strategy (default: the current one).
+    env_seed, replay_address, role, actor_command: see `core.BuildContext`.
+  """
+  return core.BuildContext(
+      env_id=env_id, spec=environment_spec(env_id, config, env_options),
+      env_options=env_options, seed=seed, env_seed=seed if env_seed is None else env_seed,
+      num_steps=horizon, strategy=strategy or tf.distribute.get_strategy(), logdir=logdir,
+      replay_address=replay_address, role=role, actor_command=actor_command)

@@ -34,10 +34,8 @@ from agents import registry
 from agents.common import checkpointing
 from agents.common import config as config_lib
 from agents.common import core
-from agents.common import environments
 from agents.common import evaluation
 from agents.common import loop
-from agents.common import multi_agent
 from agents.common import runs
 from agents.common import wrappers
 
@@ -153,7 +151,7 @@ def find_checkpoint(logdir: str, checkpoint: Optional[int] = None) -> Tuple[int,
 
 def is_multi_agent(record: Dict[str, Any]) -> bool:
   """Whether a config.json record (`read_record`) is a multi-agent (MADDPG) run's."""
-  return bool(getattr(registry.AGENTS[record['agent']].config_cls, 'multi_agent', False))
+  return registry.is_multi_agent(record['agent'])
 
 
 def env_options(record: Dict[str, Any]) -> wrappers.EnvOptions:
@@ -164,15 +162,6 @@ def env_options(record: Dict[str, Any]) -> wrappers.EnvOptions:
 def evaluation_seed(record: Dict[str, Any]) -> int:
   """The seed of the training's evaluations (`loop.evaluate`): the run's seed + 1,000,000."""
   return int(record['seed']) + EVAL_SEED_OFFSET
-
-
-def environment_spec(env_id: str, config: Any,
-                     options: wrappers.EnvOptions) -> core.EnvironmentSpec:
-  """The specs the run's builder got: per-agent ones for a multi-agent config, else those of
-  the gymnasium environment made with the run's options."""
-  if getattr(config, 'multi_agent', False):
-    return multi_agent.environment_spec(env_id, **config.env_kwargs)
-  return environments.environment_spec(env_id, options)
 
 
 class LoadedRun:
@@ -314,19 +303,16 @@ def load(logdir: str, checkpoint: Optional[int] = None) -> LoadedRun:
   record = read_record(logdir)
   config = make_config(record, logdir)
   step, path = find_checkpoint(logdir, checkpoint)
-  options = env_options(record)
-  spec = environment_spec(record['env'], config, options)
   build_config = config
   if getattr(config, 'num_actors', 0):
     build_config = dataclasses.replace(config, num_actors=0)  # Act here: start no processes.
   workdir = tempfile.mkdtemp(prefix='loaded_run_')
-  seed = int(record['seed'])
-  context = core.BuildContext(
-      env_id=record['env'], spec=spec, seed=seed, env_seed=seed,
-      num_steps=int(record.get('horizon', record.get('num_steps', 1))),
-      strategy=tf.distribute.get_strategy(), logdir=workdir, env_options=options)
   built = None
   try:
+    context = registry.build_context(
+        record['env'], config, seed=int(record['seed']),
+        horizon=int(record.get('horizon', record.get('num_steps', 1))), logdir=workdir,
+        env_options=env_options(record))
     built = registry.AGENTS[record['agent']].make_agent(build_config, context)
     _restore(built, path)
   except BaseException:
@@ -334,7 +320,7 @@ def load(logdir: str, checkpoint: Optional[int] = None) -> LoadedRun:
       built.close()
     shutil.rmtree(workdir, ignore_errors=True)
     raise
-  return LoadedRun(logdir, record, config, spec, step, path, built, workdir)
+  return LoadedRun(logdir, record, config, context.spec, step, path, built, workdir)
 
 
 def available_checkpoints(logdir: str) -> List[int]:

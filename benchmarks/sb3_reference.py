@@ -37,9 +37,10 @@ import torch
 import stable_baselines3 as sb3
 from stable_baselines3 import A2C, DDPG, PPO, SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.env_util import make_atari_env, make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import VecFrameStack
 
 ALGOS = {"ppo": PPO, "a2c": A2C, "sac": SAC, "td3": TD3, "ddpg": DDPG}
 DEFAULT_ENV = {"ppo": "CartPole-v1", "a2c": "CartPole-v1", "sac": "Pendulum-v1",
@@ -55,8 +56,33 @@ def linear(initial):
     return schedule
 
 
+def is_atari(env_id):
+    return env_id.startswith("ALE/")
+
+
+def make_env(env_id, n_envs, seed):
+    """The vectorized env: RL-Zoo's Atari stack for ALE/ ids, else make_vec_env."""
+    if not is_atari(env_id):
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed)  # DummyVecEnv + Monitor
+    import ale_py  # noqa: F401  (registers the ALE/ ids)
+    gym.register_envs(ale_py)
+    # AtariWrapper: 30 no-ops, frame skip 4 (max of the last 2), episodic life, FIRE on
+    # reset, 84x84 grey, clipped rewards; Monitor sits inside it, so evaluate_policy counts
+    # whole games with their raw scores. frameskip=1: v5's own skip would stack on the
+    # wrapper's. Sticky actions stay at v5's default 0.25, as in the project's runs.
+    env = make_atari_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=dict(frameskip=1))
+    return VecFrameStack(env, n_stack=4)
+
+
 def config(algo, env_id, args):
     """Return (n_envs, kwargs for the algo, JSON-able description)."""
+    if algo == "ppo" and is_atari(env_id):
+        # RL-Zoo hyperparams/ppo.yml atari
+        kw = dict(n_steps=128, n_epochs=4, batch_size=256, ent_coef=0.01, vf_coef=0.5,
+                  learning_rate=linear(2.5e-4), clip_range=linear(0.1))
+        desc = dict(kw, learning_rate="linear 2.5e-4 -> 0", clip_range="linear 0.1 -> 0",
+                    frame_stack=4, source="RL-Zoo ppo.yml atari")
+        return 8, kw, desc
     if algo == "ppo":
         # RL-Zoo hyperparams/ppo.yml CartPole-v1
         kw = dict(n_steps=32, batch_size=256, n_epochs=20, gamma=0.98,
@@ -140,17 +166,18 @@ def main():
         torch.set_num_threads(args.num_threads)
 
     n_envs, kwargs, desc = config(algo, env_id, args)
-    env = make_vec_env(env_id, n_envs=n_envs, seed=args.seed)  # DummyVecEnv + Monitor
+    env = make_env(env_id, n_envs, args.seed)
     if algo in ("td3", "ddpg"):
         n_act = env.action_space.shape[-1]
         kwargs["action_noise"] = NormalActionNoise(mean=np.zeros(n_act), sigma=0.1 * np.ones(n_act))
 
-    model = ALGOS[algo]("MlpPolicy", env, seed=args.seed, device=args.device, verbose=0, **kwargs)
+    policy = "CnnPolicy" if is_atari(env_id) else "MlpPolicy"
+    model = ALGOS[algo](policy, env, seed=args.seed, device=args.device, verbose=0, **kwargs)
 
     # effective values as seen by the constructed model
     desc["n_envs"] = n_envs
     desc["vec_env"] = type(env).__name__
-    desc["policy"] = "MlpPolicy"
+    desc["policy"] = policy
     desc["net_arch"] = str(getattr(model.policy, "net_arch", None))
     if algo in ON_POLICY:
         desc.update(n_steps=model.n_steps, batch_size=getattr(model, "batch_size", None),
@@ -178,7 +205,7 @@ def main():
     if algo not in ON_POLICY and cb.learning_starts_t is not None and wall > cb.learning_starts_t:
         ups_after = updates / (wall - cb.learning_starts_t)
 
-    eval_env = make_vec_env(env_id, n_envs=1, seed=args.seed + 1000)
+    eval_env = make_env(env_id, 1, args.seed + 1000)
     rets, lens = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes,
                                  deterministic=True, return_episode_rewards=True)
 

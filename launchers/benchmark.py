@@ -19,10 +19,10 @@ progress lines are shown prefixed with the seed. Nothing is deleted:
 After every seed `results.json` and `results.md` in --out are rewritten: per seed the final
 evaluation return, env steps, train time, steps/s and the time to the end of the first
 iteration; across the seeds the mean, median and interquartile mean (IQM) of the final returns,
-each with a 95 % stratified bootstrap confidence interval (agents/common/statistics.py). Rows of
-seeds not named this time are kept when their settings are the same (else the old files are
-renamed results.<time>.json/.md). Then report.md with the learning curves
-(launchers/report.py) is written beside them.
+each with a 95 % stratified bootstrap confidence interval (agents/common/statistics.py; the
+table: agents/common/benchmark_results.py). Rows of seeds not named this time are kept when
+their settings are the same (else the old files are renamed results.<time>.json/.md). Then
+report.md with the learning curves (launchers/report.py) is written beside them.
 
 Timing: a run's `train_time_s` (evaluation.json) runs from its start to its final evaluation,
 without the time its evaluations took (every --eval_every env steps, the launcher's default
@@ -43,10 +43,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from absl import app
 from absl import flags
 
+from agents.common import benchmark_results as results_lib
 from agents.common import loop
 from agents.common import reporting
 from agents.common import runs as runs_lib
-from agents.common import statistics
 from launchers import flags as flags_lib
 
 _AGENTS = ('ppo', 'a2c', 'acktr', 'acer', 'trpo', 'reinforce', 'actor_critic', 'a3c',
@@ -57,8 +57,6 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _OWN_FLAGS = {'env': 'env', 'num_steps': 'num_steps', 'seed': 'seeds', 'logdir': 'out',
               'tuned': 'tuned', 'notuned': 'tuned', 'eval_every': 'eval_every',
               'restart': 'restart', 'norestart': 'restart', 'num_actors': 'num_actors'}
-# Settings in results.json that rows of one table share.
-_SETTINGS = ('agent', 'env', 'num_steps', 'tuned', 'agent_flags', 'num_actors', 'eval_every')
 
 _AGENT = flags.DEFINE_enum('agent', 'ppo', _AGENTS, 'Agent to benchmark.')
 _ENV = flags.DEFINE_string('env', 'CartPole-v1', 'Gymnasium environment id.')
@@ -85,89 +83,10 @@ _NUM_ACTORS = flags.DEFINE_integer(
     "in the learner's process).", lower_bound=0)
 
 
-def join_flag_pieces(pieces: Sequence[str]) -> List[str]:
-  """--agent_flags split at every comma: a piece that does not start with '--' is the rest of
-  the flag before it (`--hidden_sizes=64`, `64` -> `--hidden_sizes=64,64`).
-
-  Raises:
-    ValueError: if the first piece is not a flag.
-  """
-  joined: List[str] = []
-  for piece in pieces:
-    if piece.startswith('--'):
-      joined.append(piece)
-    elif joined:
-      joined[-1] += ',' + piece
-    else:
-      raise ValueError(f'{piece!r} is not a flag (--name=value)')
-  return joined
-
-
-def launcher_flags(agent: str, env: str, num_steps: int, seed: int, logdir: str, tuned: bool,
-                   eval_every: Optional[int], extra: Sequence[str],
-                   num_actors: Optional[int]) -> List[str]:
-  """The flags of one seed's `python -m launchers.<agent>` (without --restart)."""
-  command = [f'--env={env}', f'--num_steps={num_steps}', f'--seed={seed}', f'--logdir={logdir}',
-             f'--tuned={str(tuned).lower()}']
-  if eval_every is not None:
-    command.append(f'--eval_every={eval_every}')
-  command += list(extra)
-  if num_actors is not None:
-    command.append(f'--num_actors={num_actors}')
-  return command
-
-
 def child_argv(agent: str, flags_now: Sequence[str], action: str) -> List[str]:
   """The command line of one seed's launcher process for `plan`'s `action`."""
   argv = [sys.executable, '-m', f'launchers.{agent}', *flags_now]
   return argv + ['--restart'] if action == 'restart' else argv
-
-
-def finished_record(logdir: str, num_steps: int) -> Optional[Dict[str, Any]]:
-  """The evaluation.json of a run in `logdir` that ended at >= `num_steps` env steps, or None."""
-  path = os.path.join(logdir, runs_lib.EVALUATION_NAME)
-  try:
-    with open(path) as f:
-      record = json.load(f)
-  except (OSError, ValueError):
-    return None
-  if not isinstance(record, dict) or int(record.get('env_steps', -1)) < num_steps:
-    return None
-  return record
-
-
-def plan(logdir: str, num_steps: int, flags_now: Sequence[str],
-         previous: Optional[Dict[str, Any]], restart: bool) -> str:
-  """What to do with one seed's logdir.
-
-  Args:
-    logdir: the seed's logdir.
-    num_steps: the benchmark's --num_steps.
-    flags_now: the seed's launcher flags (`launcher_flags`).
-    previous: the seed's row in the earlier results.json, if any.
-    restart: --restart.
-
-  Returns:
-    'restart' (--restart); 'reuse' (the run results.json recorded with the same launcher flags
-    ended, and its evaluation.json is still the one recorded: no process starts); 'check' (a
-    finished run, evaluation.json at >= num_steps env steps, that the launcher confirms: it
-    checks the config and reports the run without training); 'resume' (an unfinished run) or
-    'run' (nothing there).
-  """
-  if restart:
-    return 'restart'
-  record = finished_record(logdir, 0)
-  if (record is not None and previous is not None
-      and previous.get('launcher_flags') == list(flags_now)
-      and previous.get('env_steps') == record.get('env_steps')):
-    return 'reuse'
-  if finished_record(logdir, num_steps) is not None:
-    return 'check'
-  if any(os.path.exists(os.path.join(logdir, name))
-         for name in (runs_lib.CONFIG_NAME, runs_lib.METRICS_NAME, runs_lib.EVALUATION_NAME,
-                      'checkpoints')):
-    return 'resume'
-  return 'run'
 
 
 def _stream(command: List[str], prefix: str) -> Tuple[int, List[str]]:
@@ -227,7 +146,7 @@ def _run_seed(seed: int, logdir: str, action: str, command: List[str], prefix: s
               agent: str) -> Dict[str, Any]:
   """Runs (or reuses) one seed; returns its row."""
   if action == 'reuse':
-    record = finished_record(logdir, 0)
+    record = results_lib.finished_record(logdir, 0)
     print(f'{prefix}reusing the finished run in {logdir} ({record["env_steps"]:,} env steps, '
           f'return {record["mean_return"]:.1f}; --restart runs it again)', flush=True)
     return _row(seed, record, logdir, 'reused', command, None)
@@ -240,7 +159,7 @@ def _run_seed(seed: int, logdir: str, action: str, command: List[str], prefix: s
   start = time.time()
   status, errors = _stream(child_argv(agent, command, action), prefix)
   _check_child(status, errors, f'launchers.{agent} (seed {seed})', logdir)
-  record = finished_record(logdir, 0)
+  record = results_lib.finished_record(logdir, 0)
   if record is None:
     print(f'error: launchers.{agent} (seed {seed}) wrote no evaluation.json into {logdir}',
           file=sys.stderr)
@@ -276,96 +195,6 @@ def _sb3_row(seed: int, out: str, agent: str, env: str, num_steps: int, python: 
   return {'seed': seed, 'status': status, 'eval_mean_return': record['eval_mean_return'],
           'train_time_s': record['wall_time_s'],
           'first_iteration_s': record.get('first_iteration_s')}
-
-
-def aggregate(returns: Sequence[float]) -> Dict[str, Any]:
-  """Mean, median and IQM of the seeds' final returns with 95 % bootstrap intervals."""
-  estimates = statistics.interval_estimates(returns, statistics.SEED_AGGREGATES)
-  return {'num_seeds': len(returns), 'confidence': statistics.DEFAULT_SIZE,
-          'reps': statistics.DEFAULT_REPS, 'bootstrap_seed': 0,
-          **{name: e.as_dict() for name, e in estimates.items()}}
-
-
-def _number(value: Optional[float], spec: str) -> str:
-  return '—' if value is None else format(value, spec)
-
-
-def markdown(result: Dict[str, Any]) -> str:
-  """results.md: a row per seed, then the statistics across seeds."""
-  rows, sb3 = result['seeds'], {r['seed']: r for r in result['sb3']}
-  header = ('| seed | eval return | env steps | train time (s) | steps/s | first iteration (s) '
-            '| this time |' + (' SB3 eval | SB3 time (s) | time ratio ours/SB3 |' if sb3 else ''))
-  lines = [f"# {result['agent']} on {result['env']}, {result['num_steps']:,} steps", '', header,
-           '|' + '---|' * (header.count('|') - 1)]
-  for row in rows:
-    line = (f"| {row['seed']} | {row['eval_mean_return']:.1f} | {row['env_steps']:,} | "
-            f"{_number(row['train_time_s'], '.1f')} | {_number(row['steps_per_s'], ',.0f')} | "
-            f"{_number(row['first_iteration_s'], '.2f')} | {row['status']} |")
-    if sb3:
-      other = sb3.get(row['seed'])
-      if other:
-        ratio = (row['train_time_s'] / other['train_time_s']
-                 if row['train_time_s'] and other['train_time_s'] else None)
-        line += (f" {other['eval_mean_return']:.1f} | {other['train_time_s']:.1f} | "
-                 f"{_number(ratio, '.2f')} |")
-      else:
-        line += ' — | — | — |'
-    lines.append(line)
-  for title, stats in (('Final', result.get('aggregate')),
-                       ('SB3: final', result.get('sb3_aggregate'))):
-    if not stats:
-      continue
-    lines += ['', f"## {title} evaluation return across {stats['num_seeds']} seed(s)", '',
-              '| statistic | value | 95 % CI |', '|---|---|---|']
-    for name, label in (('mean', 'mean'), ('median', 'median'), ('iqm', 'IQM')):
-      lines.append(f"| {label} | {stats[name]['point']:.1f} | "
-                   f"[{stats[name]['lower']:.1f}, {stats[name]['upper']:.1f}] |")
-  lines += ['', f"95 % stratified percentile bootstrap intervals over the seeds, "
-            f"{statistics.DEFAULT_REPS:,} resamples (rliable's definitions, "
-            'agents/common/statistics.py). IQM: the mean of the middle 50 % of the seeds (with '
-            'fewer than 4 seeds nothing is trimmed). Train time: evaluation.json\'s '
-            '`train_time_s`, evaluations left out. '
-            '"this time": ran, resumed, restarted or reused by this invocation. Learning '
-            'curves: report.md.']
-  return '\n'.join(lines) + '\n'
-
-
-def previous_results(out: str, settings: Dict[str, Any]) -> Tuple[Dict[str, Any], bool]:
-  """The earlier results.json in `out` if it has these settings (else {}), and whether there
-  is one with other settings (`set_aside` keeps it)."""
-  path = os.path.join(out, 'results.json')
-  if not os.path.exists(path):
-    return {}, False
-  try:
-    with open(path) as f:
-      previous = json.load(f)
-  except ValueError:
-    return {}, True
-  if isinstance(previous, dict) and all(previous.get(k) == settings[k] for k in _SETTINGS):
-    return previous, False
-  return {}, True
-
-
-def set_aside(out: str) -> str:
-  """Renames results.json and results.md in `out` to results.<their time>.json/.md; returns the
-  new name of results.json."""
-  path = os.path.join(out, 'results.json')
-  stamp = time.strftime('%Y%m%d-%H%M%S', time.localtime(os.path.getmtime(path)))
-  for ext in ('md', 'json'):
-    old = os.path.join(out, f'results.{ext}')
-    if os.path.exists(old):
-      os.replace(old, os.path.join(out, f'results.{stamp}.{ext}'))
-  return os.path.join(out, f'results.{stamp}.json')
-
-
-def _write(out: str, result: Dict[str, Any]) -> None:
-  result['aggregate'] = aggregate([r['eval_mean_return'] for r in result['seeds']])
-  result['sb3_aggregate'] = (aggregate([r['eval_mean_return'] for r in result['sb3']])
-                             if result['sb3'] else None)
-  with open(os.path.join(out, 'results.json'), 'w') as f:
-    json.dump(result, f, indent=2)
-  with open(os.path.join(out, 'results.md'), 'w') as f:
-    f.write(markdown(result))
 
 
 def sb3_problem(python: str) -> Optional[str]:
@@ -409,7 +238,7 @@ def _check_flags() -> Tuple[List[int], List[str], Optional[int]]:
   if _NUM_STEPS.value < 1:
     flags_lib.fail(f'--num_steps={_NUM_STEPS.value}: must be >= 1')
   try:
-    extra = join_flag_pieces(_EXTRA.value)
+    extra = results_lib.join_flag_pieces(_EXTRA.value)
   except ValueError as error:
     flags_lib.fail(f"--agent_flags={','.join(_EXTRA.value)!r}: {error}")
   for flag in extra:
@@ -441,16 +270,16 @@ def main(argv):
   out = _OUT.value or os.path.join('runs', 'benchmark', agent, env)
   settings = {'agent': agent, 'env': env, 'num_steps': num_steps, 'tuned': _TUNED.value,
               'agent_flags': extra, 'num_actors': _NUM_ACTORS.value, 'eval_every': eval_every}
-  previous, other_settings = previous_results(out, settings)
+  previous, other_settings = results_lib.previous_results(out, settings)
   rows = {r['seed']: r for r in previous.get('seeds', [])}
   sb3 = {r['seed']: r for r in previous.get('sb3', [])}
   plans = {}
   for seed in seeds:  # Every seed's logdir is checked before any training.
     logdir = os.path.join(out, f'seed{seed}')
-    command = launcher_flags(agent, env, num_steps, seed, logdir, _TUNED.value, eval_every,
-                             extra, _NUM_ACTORS.value)
-    plans[seed] = (logdir, command, plan(logdir, num_steps, command, rows.get(seed),
-                                         _RESTART.value))
+    command = results_lib.launcher_flags(agent, env, num_steps, seed, logdir, _TUNED.value,
+                                         eval_every, extra, _NUM_ACTORS.value)
+    action = results_lib.plan(logdir, num_steps, command, rows.get(seed), _RESTART.value)
+    plans[seed] = (logdir, command, action)
     problem = (loop.logdir_problem(logdir) or loop.resume_problem(logdir)
                if plans[seed][2] == 'resume' else None)
     if problem:
@@ -458,8 +287,8 @@ def main(argv):
                      'start it over')
   os.makedirs(out, exist_ok=True)
   if other_settings:
-    print(f'{out}/results.json held results of other settings: kept as {set_aside(out)}',
-          flush=True)
+    print(f'{out}/results.json held results of other settings: kept as '
+          f'{results_lib.set_aside(out)}', flush=True)
   for index, seed in enumerate(seeds):
     prefix = f'[seed {seed}, {index + 1}/{len(seeds)}] '
     logdir, command, action = plans[seed]
@@ -469,7 +298,7 @@ def main(argv):
                            prefix)
     result = {**settings, 'seeds': [rows[s] for s in sorted(rows)],
               'sb3': [sb3[s] for s in sorted(sb3)]}
-    _write(out, result)
+    results_lib.write_results(out, result)
   try:
     report = reporting.write_report([out], out, name=f'{agent} on {env}')
   except runs_lib.RunError as error:

@@ -16,12 +16,9 @@ import tensorflow as tf
 
 from agents.common import checkpointing
 from agents.common import config as config_lib
-from agents.common import core
 from agents.common import distribute
 from agents.common import distributed
-from agents.common import environments
 from agents.common import loop
-from agents.common import multi_agent
 from agents.common import off_policy
 from agents.common import seeding
 from agents.common import wrappers
@@ -61,14 +58,6 @@ def _size(spec) -> int:
   return int(np.prod(spec.shape, dtype=np.int64))
 
 
-def environment_spec(settings: loop.RunSettings, config: Any) -> core.EnvironmentSpec:
-  """The specs a builder gets: per-agent ones (built with `config.env_kwargs`) for a
-  multi-agent config, else those of the gymnasium environment made with the run's options."""
-  if getattr(config, 'multi_agent', False):
-    return multi_agent.environment_spec(settings.env_id, **config.env_kwargs)
-  return environments.environment_spec(settings.env_id, settings.env_options)
-
-
 def _physical_memory() -> float:
   return float(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'))
 
@@ -83,19 +72,17 @@ def parse_run(name: str, argv, shared: Mapping[str, flags.FlagHolder],
     flags_lib.fail(f'unexpected arguments {argv[1:]}')
   try:
     settings = flags_lib.run_settings(name, shared)
-    if getattr(config_cls, 'multi_agent', False):
-      multi_agent.check_env_id(settings.env_id)
-      for name in ('frame_stack', 'max_episode_steps', 'env_kwargs'):
-        if shared[name].present:
-          raise config_lib.ConfigError('RunSettings', name, 'is for gymnasium environments; '
+    registry.check_env_id(name, settings.env_id)
+    if registry.is_multi_agent(name):
+      for flag in ('frame_stack', 'max_episode_steps', 'env_kwargs'):
+        if shared[flag].present:
+          raise config_lib.ConfigError('RunSettings', flag, 'is for gymnasium environments; '
                                        'a multi-agent one takes its own options (see --help)',
-                                       shared[name].value)
-    else:
-      environments.check_env_id(settings.env_id)
+                                       shared[flag].value)
     config = flags_lib.build_config(
         config_cls, config_flags,
         registry.tuned_settings(name, settings.env_id) if shared['tuned'].value else {})
-    spec = environment_spec(settings, config)
+    spec = registry.environment_spec(settings.env_id, config, settings.env_options)
     config_lib.check_memory(config, _size(spec.observation), _size(spec.action),
                             available=0.8 * _physical_memory())
     loop.check_budget(settings, config)
@@ -233,11 +220,10 @@ def train(name: str, argv, shared: Mapping[str, flags.FlagHolder],
                else loop.schedule_horizon(settings, config))
   except ValueError as error:
     _fail(error)
-  context = core.BuildContext(
-      env_id=settings.env_id, spec=environment_spec(settings, config),
-      env_options=settings.env_options,
-      seed=settings.seed, env_seed=env_seed, num_steps=horizon, strategy=strategy,
-      logdir=settings.logdir, replay_address=address or None, role=role,
+  context = registry.build_context(
+      settings.env_id, config, seed=settings.seed, horizon=horizon, logdir=settings.logdir,
+      env_options=settings.env_options, strategy=strategy, env_seed=env_seed,
+      replay_address=address or None, role=role,
       actor_command=_actor_command(name) if not role else None)
   if role in ('actor', 'replay'):
     try:

@@ -10,13 +10,15 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from absl import flags
 
 from agents.common import config as config_lib
-from agents.common import distribute
-from agents.common import loop
-from agents.common import wrappers
+
+# The runtime's modules (TensorFlow, gymnasium) are imported by the functions that need them:
+# `launchers.report` and `launchers.benchmark` use this module's parsing and errors without
+# paying for TensorFlow's import.
 
 
 def define_shared_flags(default_env: str, default_num_steps: int) -> Dict[str, flags.FlagHolder]:
   """Defines --env, --num_steps, --seed, --logdir, --strategy, --eval_episodes and friends."""
+  from agents.common import distribute  # pylint: disable=g-import-not-at-top
   return dict(
       env=flags.DEFINE_string(
           'env', default_env, 'Gymnasium environment id, or package.module:Env-v0 to import '
@@ -121,8 +123,11 @@ def build_config(config_cls, holders: Mapping[str, flags.FlagHolder],
   return config_cls(**values)
 
 
-def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> loop.RunSettings:
-  """Validated `RunSettings` from the shared flags (raises ConfigError naming the field)."""
+def run_settings(agent: str, holders: Mapping[str, flags.FlagHolder]) -> 'loop.RunSettings':
+  """Validated `loop.RunSettings` from the shared flags (raises ConfigError naming the
+  field)."""
+  from agents.common import loop  # pylint: disable=g-import-not-at-top
+  from agents.common import wrappers  # pylint: disable=g-import-not-at-top
   values = {k: holders[k].value for k in ('num_steps', 'seed', 'eval_episodes', 'eval_every',
                                           'checkpoint_every', 'log_every', 'on_nonfinite')}
   if not 0 <= holders['logical_cpus'].value <= 256:

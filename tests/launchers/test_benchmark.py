@@ -8,6 +8,7 @@ import subprocess
 import sys
 from unittest import mock
 
+from agents.common import benchmark_results as bench
 from agents.common import runs
 from launchers import benchmark
 from tests.agents.common import fake_runs
@@ -36,9 +37,8 @@ def _results(out: str):
 
 
 def _flags(out: str, seed: int, num_steps: int = 1000, eval_every=None, agent='reinforce'):
-  return benchmark.launcher_flags(agent, 'CartPole-v1', num_steps, seed,
-                                  os.path.join(out, f'seed{seed}'), False, eval_every, _EXTRA,
-                                  None)
+  return bench.launcher_flags(agent, 'CartPole-v1', num_steps, seed,
+                              os.path.join(out, f'seed{seed}'), False, eval_every, _EXTRA, None)
 
 
 def _recorded_row(out: str, seed: int, final: float, env_steps: int = 1000, eval_every=None,
@@ -136,7 +136,7 @@ class BadFlagsTest(testing.LauncherTestCase):
 
   def test_agent_flags_must_start_with_a_flag(self):
     with self.assertRaisesRegex(ValueError, "'64' is not a flag"):
-      benchmark.join_flag_pieces(['64', '--lr=1'])
+      bench.join_flag_pieces(['64', '--lr=1'])
 
 
 class PlanTest(testing.LauncherTestCase):
@@ -146,27 +146,27 @@ class PlanTest(testing.LauncherTestCase):
     row = _recorded_row(out, 0, 100.0)
     now = _flags(out, 0)
     logdir = os.path.join(out, 'seed0')
-    self.assertEqual(benchmark.plan(logdir, 1000, now, row, restart=False), 'reuse')
-    self.assertEqual(benchmark.plan(logdir, 1000, now, row, restart=True), 'restart')
+    self.assertEqual(bench.plan(logdir, 1000, now, row, restart=False), 'reuse')
+    self.assertEqual(bench.plan(logdir, 1000, now, row, restart=True), 'restart')
     # Finished, but recorded with other flags or not at all: the launcher checks it.
     other = _flags(out, 0, eval_every=0)
-    self.assertEqual(benchmark.plan(logdir, 1000, other, row, restart=False), 'check')
-    self.assertEqual(benchmark.plan(logdir, 1000, now, None, restart=False), 'check')
+    self.assertEqual(bench.plan(logdir, 1000, other, row, restart=False), 'check')
+    self.assertEqual(bench.plan(logdir, 1000, now, None, restart=False), 'check')
     # A larger budget: the finished run resumes.
-    self.assertEqual(benchmark.plan(logdir, 2000, _flags(out, 0, 2000), row, False), 'resume')
+    self.assertEqual(bench.plan(logdir, 2000, _flags(out, 0, 2000), row, False), 'resume')
     # An unfinished run (no evaluation.json) resumes; an empty logdir runs.
     unfinished = fake_runs.write_run(os.path.join(out, 'seed1'), fake_runs.config_record(),
                                      [(500, 1.0)])
-    self.assertEqual(benchmark.plan(unfinished, 1000, _flags(out, 1), None, False), 'resume')
-    self.assertEqual(benchmark.plan(os.path.join(out, 'seed2'), 1000, _flags(out, 2), None,
-                                    False), 'run')
+    self.assertEqual(bench.plan(unfinished, 1000, _flags(out, 1), None, False), 'resume')
+    self.assertEqual(bench.plan(os.path.join(out, 'seed2'), 1000, _flags(out, 2), None,
+                                False), 'run')
 
   def test_a_recorded_run_that_ended_short_of_its_budget_is_reused(self):
     # A run ends when less than a rollout is left (here at 992 of 1,000 env steps).
     out = self.create_tempdir()
     row = _recorded_row(out, 0, 100.0, env_steps=992)
-    self.assertEqual(benchmark.plan(os.path.join(out, 'seed0'), 1000, _flags(out, 0), row,
-                                    False), 'reuse')
+    self.assertEqual(bench.plan(os.path.join(out, 'seed0'), 1000, _flags(out, 0), row,
+                                False), 'reuse')
 
   def test_restart_passes_the_launchers_restart(self):
     self.assertEqual(benchmark.child_argv('ppo', ['--seed=0'], 'restart')[-2:],
@@ -174,7 +174,7 @@ class PlanTest(testing.LauncherTestCase):
     self.assertNotIn('--restart', benchmark.child_argv('ppo', ['--seed=0'], 'resume'))
 
   def test_agent_flags_split_at_commas_are_joined_again(self):
-    self.assertEqual(benchmark.join_flag_pieces(['--hidden_sizes=64', '64', '--lr=1']),
+    self.assertEqual(bench.join_flag_pieces(['--hidden_sizes=64', '64', '--lr=1']),
                      ['--hidden_sizes=64,64', '--lr=1'])
 
 
@@ -241,10 +241,9 @@ class ReuseTest(testing.LauncherTestCase):
       f.write('old')
     # Recorded with other settings: the launcher would check the run (and refuse a fake one),
     # so this only looks at what happens to the old files before: kept under another name.
-    self.assertEqual(benchmark.previous_results(out, _settings()), ({}, True))
-    self.assertEqual(benchmark.previous_results(out, _settings(num_steps=500))[0]['num_steps'],
-                     500)
-    kept_as = benchmark.set_aside(out)
+    self.assertEqual(bench.previous_results(out, _settings()), ({}, True))
+    self.assertEqual(bench.previous_results(out, _settings(num_steps=500))[0]['num_steps'], 500)
+    kept_as = bench.set_aside(out)
     names = sorted(os.listdir(out))
     self.assertIn(os.path.basename(kept_as), names)
     self.assertNotIn('results.json', names)

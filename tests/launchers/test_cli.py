@@ -1,6 +1,8 @@
 """`--help` as a user reads it: the launcher's own flags in groups, enum values, `--tuned`'s
-environments, and nothing of absl's or TensorFlow's."""
+environments, and nothing of absl's or TensorFlow's; bad flags as a user meets them, each in a
+process of its own (the launcher tests run theirs in one process)."""
 
+import os
 import subprocess
 
 from tests.launchers import launcher_testing
@@ -40,6 +42,28 @@ class HelpTest(launcher_testing.LauncherTestCase):
     result = _help('d4pg')
     self.assertIn('Distributed flags:', result.stdout)
     self.assertIn('--role=', result.stdout)
+
+
+class BadFlagProcessTest(launcher_testing.LauncherTestCase):
+
+  def test_bad_flags_exit_2_with_one_line_in_a_real_process(self):
+    tmp = self.create_tempdir()
+    cases = {'strategy': ['--strategy=warp'], 'no_such_flag': ['--no_such_flag=1'],
+             'learning_rate': ['--learning_rate=-1'], 'env': ['--env=NoSuchEnv-v0']}
+    processes = {name: subprocess.Popen(
+        launcher_testing.command('ppo', os.path.join(tmp, name), *flags),
+        cwd=launcher_testing.ROOT, env=launcher_testing.ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True) for name, flags in cases.items()}
+    for name, process in processes.items():
+      stdout, stderr = process.communicate(timeout=180)
+      with self.subTest(name):
+        self.assertEqual(process.returncode, 2, stderr)
+        self.assertEqual(stdout, '')
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        self.assertEqual(len(lines), 1, stderr)
+        self.assertTrue(lines[0].startswith('error: '), lines[0])
+        self.assertIn(f'--{name}', lines[0])
+        self.assertFalse(os.path.exists(os.path.join(tmp, name)))
 
 
 if __name__ == '__main__':

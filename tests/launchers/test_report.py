@@ -80,3 +80,12 @@ class ReportTest(testing.LauncherTestCase):
 if __name__ == '__main__':
   import unittest
   unittest.main()
+
+  def test_does_not_import_tensorflow(self):
+    # Reading runs needs none of the runtime: a report costs no TensorFlow import.
+    code = ('import sys; import launchers.report; '
+            "print(sorted(m for m in ('tensorflow', 'gymnasium') if m in sys.modules))")
+    result = subprocess.run([sys.executable, '-c', code], cwd=testing.ROOT, env=testing.ENV,
+                            capture_output=True, text=True, timeout=120)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertEqual(result.stdout.strip(), '[]')

@@ -4,6 +4,11 @@ in one process; prints one JSON list of {flag, value, status, stderr, wrote}.
 The launcher's `main` runs as from the command line up to the point where a valid run would
 start working (`setup_runtime`, patched to stop there): a case that reaches it was accepted.
 `status` is the exit status, 'accepted', or 'raised <Exception>' for an uncaught error.
+
+`python -m tests.reliability.fuzz_flags <agent> '{"name": ["--flag=value", ...], ...}'` runs
+the named command lines instead (`LauncherTestCase.assert_bad_flags_fail`), each through the
+launcher's whole `main`, unpatched, and prints one JSON object {name: {status, stderr}}: one
+process, one TensorFlow import, for cases that each fail before any work.
 """
 
 import contextlib
@@ -49,27 +54,41 @@ def cases(holders):
   yield ['--no_such_flag=1'], 'no_such_flag'
 
 
+def run_case(agent: str, main, argv_tail):
+  """Parses `argv_tail` as the launcher's command line and runs its `main`; returns the exit
+  status (0 when it returned, 'accepted', 'raised ...') and what it wrote to stderr."""
+  flags.FLAGS.unparse_flags()
+  stderr = io.StringIO()
+  with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+    try:
+      main(flags_lib.parse_flags([agent, *argv_tail]))
+      status = 0
+    except SystemExit as exit_:
+      status = exit_.code
+    except _Accepted:
+      status = 'accepted'
+    except Exception as error:  # pylint: disable=broad-except
+      status = f'raised {type(error).__name__}: {error}'
+  return status, stderr.getvalue()
+
+
 def main():
   agent = sys.argv[1]
   main = common.define(agent)
+  if len(sys.argv) > 2:
+    named = json.loads(sys.argv[2])
+    results = {}
+    for name, argv_tail in named.items():
+      status, stderr = run_case(agent, main, argv_tail)
+      results[name] = dict(status=status, stderr=stderr)
+    print(json.dumps(results))
+    return
   common.setup_runtime = _accept
-  holders = main.flags
   results = []
-  for tail, name in cases(holders):
+  for tail, name in cases(main.flags):
     logdir = os.path.join(tempfile.mkdtemp(), 'run')
-    flags.FLAGS.unparse_flags()
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-      try:
-        main(flags_lib.parse_flags([agent, f'--logdir={logdir}', *tail]))
-        status = 0
-      except SystemExit as exit_:
-        status = exit_.code
-      except _Accepted:
-        status = 'accepted'
-      except Exception as error:  # pylint: disable=broad-except
-        status = f'raised {type(error).__name__}: {error}'
-    results.append(dict(flag=name, value=tail[0], status=status, stderr=stderr.getvalue(),
+    status, stderr = run_case(agent, main, [f'--logdir={logdir}', *tail])
+    results.append(dict(flag=name, value=tail[0], status=status, stderr=stderr,
                         wrote=os.path.exists(logdir)))
   print(json.dumps(results))
 
