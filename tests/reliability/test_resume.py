@@ -21,7 +21,7 @@ _CASES = {
     'a2c': ['--env=CartPole-v1', '--tuned', '--num_steps=8000', '--checkpoint_every=800'],
     'trpo': ['--env=CartPole-v1', '--num_steps=8192', '--checkpoint_every=1024'],
     'off_policy_ac': ['--env=CartPole-v1', '--num_steps=8000', '--checkpoint_every=800'],
-    'dpg': ['--env=Pendulum-v1', '--tuned', '--num_steps=3000', '--checkpoint_every=500'],
+    'dpg': ['--env=Pendulum-v1', '--tuned', '--num_steps=2000', '--checkpoint_every=400'],
 }
 
 
@@ -42,7 +42,7 @@ class KillResumeTest(launcher_testing.LauncherTestCase, parameterized.TestCase):
 
   @parameterized.parameters(*_CASES)
   def test_killed_and_resumed_runs_equal_the_uninterrupted_one(self, agent):
-    flags = [*_CASES[agent], '--eval_every=0', '--seed=3']
+    flags = [*_CASES[agent], '--eval_every=0', '--eval_episodes=1', '--seed=3']
     full, killed = self.create_tempdir(), self.create_tempdir()
     result = testing.run(agent, full, *flags)
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
