@@ -17,9 +17,10 @@ What `make` puts around the environment, innermost first:
    greyscale uint8 frames, FIRE pressed after a reset in games that wait for it; for training
    only, a lost life ends the episode (`terminated`, discount 0; the next episode continues
    the game, `EpisodicLife`) and rewards are clipped to their sign (-1, 0, 1). Evaluation
-   plays whole games with the game's score. The v5 defaults stay: sticky actions with probability 0.25
-   (Machado et al. 2018; `--env_kwargs=repeat_action_probability=0` turns them off) and the
-   minimal action set.
+   plays whole games with the game's score, FIRE pressed after each lost life too (where
+   training's next episode would press it at its reset). The v5 defaults stay: sticky actions
+   with probability 0.25 (Machado et al. 2018; `--env_kwargs=repeat_action_probability=0`
+   turns them off) and the minimal action set.
 2. Dict or Tuple observations: flattened into one float vector by gymnasium's
    `FlattenObservation` (Box parts raveled, Discrete parts one-hot, in the Dict space's key
    order: gymnasium sorts the keys of a plain dict).
@@ -196,7 +197,18 @@ class EpisodicLife(gym.Wrapper):
 
 class FireReset(gym.Wrapper):
   """Presses FIRE (then action 2) after every reset, for games that wait for it to start (or to
-  serve after a lost life), as OpenAI Baselines' Atari wrappers do."""
+  serve after a lost life), as OpenAI Baselines' Atari wrappers do.
+
+  With `after_lost_life` (the evaluation's whole games, where no reset follows a lost life) it
+  also presses FIRE right after a life is lost, as the training episodes' resets do: a
+  deterministic policy that never chose FIRE would otherwise wait, its remaining lives unplayed,
+  until the time limit ends the game.
+  """
+
+  def __init__(self, env: gym.Env, after_lost_life: bool = False):
+    super().__init__(env)
+    self._after_lost_life = after_lost_life
+    self._lives = 0
 
   def reset(self, **kwargs):
     self.env.reset(**kwargs)
@@ -205,7 +217,19 @@ class FireReset(gym.Wrapper):
       observation, _, terminated, truncated, info = self.env.step(action)
       if terminated or truncated:
         observation, info = self.env.reset(**kwargs)
+    self._lives = self.env.unwrapped.ale.lives()
     return observation, info
+
+  def step(self, action):
+    observation, reward, terminated, truncated, info = self.env.step(action)
+    if not self._after_lost_life or terminated or truncated:
+      return observation, reward, terminated, truncated, info
+    lives = self.env.unwrapped.ale.lives()
+    if lives < self._lives:
+      observation, served, terminated, truncated, info = self.env.step(1)
+      reward += served
+    self._lives = lives
+    return observation, reward, terminated, truncated, info
 
 
 def _atari_preprocessing(env: gym.Env, training: bool) -> gym.Env:
@@ -216,7 +240,7 @@ def _atari_preprocessing(env: gym.Env, training: bool) -> gym.Env:
     env = EpisodicLife(env)
   meanings = env.unwrapped.get_action_meanings()
   if len(meanings) >= 3 and meanings[1] == 'FIRE':
-    env = FireReset(env)
+    env = FireReset(env, after_lost_life=not training)
   if training:
     env = gym.wrappers.TransformReward(env, np.sign)  # np.sign pickles, a lambda would not.
   return env

@@ -78,6 +78,8 @@ class AtariTest(absltest.TestCase):
     for env in (train, evaluation):
       self.assertFalse(_find(env, gym.wrappers.AtariPreprocessing).terminal_on_life_loss)
       self.assertTrue(_has_wrapper(env, wrappers.FireReset))  # Pong's action 1 is FIRE.
+    self.assertFalse(_find(train, wrappers.FireReset)._after_lost_life)  # Its resets serve.
+    self.assertTrue(_find(evaluation, wrappers.FireReset)._after_lost_life)
     observation, _ = train.reset(seed=0)
     self.assertEqual(observation.shape, (84, 84, 4))
     self.assertEqual(pickle.loads(pickle.dumps(train)).observation_space, train.observation_space)
@@ -110,6 +112,24 @@ class AtariTest(absltest.TestCase):
     env.reset()
     self.assertEqual(ale.lives(), 4)  # The game went on.
     env.close()
+
+  def test_evaluation_serves_after_a_lost_life(self):
+    # A policy that never presses FIRE: its evaluation game goes on after each lost life and
+    # ends with the last one, far before the time limit (27,000 agent steps) it would wait for
+    # if nothing served the ball.
+    for after_lost_life in (True, False):
+      env = wrappers.make('ALE/Breakout-v5', training=False,
+                          options=wrappers.EnvOptions(
+                              env_kwargs=(('repeat_action_probability', 0.0),)))
+      _find(env, wrappers.FireReset)._after_lost_life = after_lost_life
+      env.reset(seed=0)
+      steps, done = 0, False
+      while not done and steps < 3000:
+        _, _, terminated, truncated, _ = env.step(0)
+        done, steps = terminated or truncated, steps + 1
+      self.assertEqual(done, after_lost_life, steps)
+      self.assertEqual(env.unwrapped.ale.lives(), 0 if after_lost_life else 4)
+      env.close()
 
   def test_time_limit_counts_agent_steps(self):
     env = environments.make_environment(
