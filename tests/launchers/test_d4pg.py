@@ -88,7 +88,7 @@ class ActorProcessesTest(testing.LauncherTestCase):
 
   def test_sigterm_stops_every_process_and_the_learner_resumes_with_its_replay(self):
     logdir = self.create_tempdir()
-    flags = ['--num_steps=6000', '--num_actors=2', '--checkpoint_every=500']
+    flags = ['--num_steps=3000', '--num_actors=2', '--checkpoint_every=500']
     process = _popen(logdir, *flags)
     _wait_for(os.path.join(logdir, 'checkpoints', 'checkpoint'), process)
     self.assertIsNone(process.poll(), 'the run ended before it could be stopped')
@@ -104,7 +104,7 @@ class ActorProcessesTest(testing.LauncherTestCase):
     result = testing.run('d4pg', logdir, *_SMALL, *flags)
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertRegex(result.stdout, r'Resumed from .* transitions in replay')
-    self.assertEqual(testing.evaluation(logdir)['env_steps'], 6000)
+    self.assertEqual(testing.evaluation(logdir)['env_steps'], 3000)
     self.assertFalse([p for p in _actor_pids(result.stdout) if testing.alive(p)])
 
 

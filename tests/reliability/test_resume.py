@@ -13,13 +13,13 @@ from tests.launchers import launcher_testing
 from tests.reliability import reliability_testing as testing
 
 _CASES = {
-    'ppo': ['--env=CartPole-v1', '--tuned', '--num_steps=12288', '--checkpoint_every=1024'],
-    'acktr': ['--env=CartPole-v1', '--tuned', '--num_steps=16000', '--checkpoint_every=1600'],
+    'ppo': ['--env=CartPole-v1', '--tuned', '--num_steps=6144', '--checkpoint_every=512'],
+    'acktr': ['--env=CartPole-v1', '--tuned', '--num_steps=8000', '--checkpoint_every=800'],
     'reinforce': ['--env=CartPole-v1', '--tuned', '--num_steps=6000', '--checkpoint_every=1000'],
     'actor_critic': ['--env=CartPole-v1', '--tuned', '--num_steps=3000',
                      '--checkpoint_every=500'],
-    'a2c': ['--env=CartPole-v1', '--tuned', '--num_steps=8000', '--checkpoint_every=800'],
-    'trpo': ['--env=CartPole-v1', '--num_steps=8192', '--checkpoint_every=1024'],
+    'a2c': ['--env=CartPole-v1', '--tuned', '--num_steps=4000', '--checkpoint_every=400'],
+    'trpo': ['--env=CartPole-v1', '--num_steps=4096', '--checkpoint_every=512'],
     'off_policy_ac': ['--env=CartPole-v1', '--num_steps=8000', '--checkpoint_every=800'],
     'dpg': ['--env=Pendulum-v1', '--tuned', '--num_steps=2000', '--checkpoint_every=400'],
 }
