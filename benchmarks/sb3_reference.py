@@ -113,8 +113,10 @@ def config(algo, env_id, args):
 
 
 class Timing(BaseCallback):
-    def __init__(self, t0_ref, learning_starts=None):
+    def __init__(self, t0_ref, learning_starts=None, progress_every=0):
         super().__init__()
+        self.progress_every = progress_every
+        self.next_progress = progress_every
         self.t0_ref = t0_ref            # list holding t0 (set right before learn)
         self.learning_starts = learning_starts
         self.rollout_starts = 0
@@ -130,6 +132,11 @@ class Timing(BaseCallback):
             self.first_iteration = self._mark()
 
     def _on_step(self):
+        if self.progress_every and self.model.num_timesteps >= self.next_progress:
+            self.next_progress += self.progress_every
+            elapsed = self._mark()
+            print(f"[sb3] {self.model.num_timesteps:,} steps, {elapsed:.0f} s, "
+                  f"{self.model.num_timesteps / elapsed:.0f} steps/s", file=sys.stderr, flush=True)
         return True
 
     def _on_rollout_end(self):
@@ -156,6 +163,8 @@ def main():
     p.add_argument("--learning_starts", type=int, default=None,
                    help="off-policy only: override learning_starts (for smoke tests; recorded)")
     p.add_argument("--out", default=None, help="also write the JSON record here")
+    p.add_argument("--progress_every", type=int, default=0,
+                   help="print steps and steps/s to stderr every N env steps (0: never)")
     args = p.parse_args()
 
     algo = args.algo
@@ -195,7 +204,7 @@ def main():
     desc["policy_kwargs"] = {k: str(v) for k, v in model.policy_kwargs.items()}
 
     t0 = [0.0]
-    cb = Timing(t0, None if algo in ON_POLICY else model.learning_starts)
+    cb = Timing(t0, None if algo in ON_POLICY else model.learning_starts, args.progress_every)
     t0[0] = time.perf_counter()
     model.learn(total_timesteps=args.steps, callback=cb)
     wall = time.perf_counter() - t0[0]
