@@ -20,7 +20,7 @@ After every seed `results.json` and `results.md` in --out are rewritten: per see
 evaluation return, env steps, train time, steps/s and the time to the end of the first
 iteration; across the seeds the mean, median and interquartile mean (IQM) of the final returns,
 each with a 95 % stratified bootstrap confidence interval (agents/common/statistics.py; the
-table: agents/common/benchmark_results.py). Rows of seeds not named this time are kept when
+table: launchers/benchmark_results.py). Rows of seeds not named this time are kept when
 their settings are the same (else the old files are renamed results.<time>.json/.md). Then
 report.md with the learning curves (launchers/report.py) is written beside them.
 
@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from absl import app
 from absl import flags
 
-from agents.common import benchmark_results as results_lib
+from launchers import benchmark_results as results_lib
 from agents.common import loop
 from agents.common import reporting
 from agents.common import runs as runs_lib

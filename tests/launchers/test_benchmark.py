@@ -8,7 +8,7 @@ import subprocess
 import sys
 from unittest import mock
 
-from agents.common import benchmark_results as bench
+from launchers import benchmark_results as bench
 from agents.common import runs
 from launchers import benchmark
 from tests.agents.common import fake_runs
