@@ -8,11 +8,12 @@ thick.
 Reads each run's metrics.csv (`eval_return` against `env_steps`, or the columns named by
 `--metrics`, one panel each, e.g. a multi-agent run's `eval_return_adversary,eval_return_agent`);
 the mean is taken over the runs at the evaluation points they share, with its 95 % stratified
-bootstrap band (`--noband` leaves it out). `--reference` draws a dashed line on a panel (e.g. a
+bootstrap band (`--noband` leaves it out). `--reference` draws a horizontal line on a panel (e.g. a
 random policy's return). To compare runs grouped by their config.json, with the final scores'
 statistics, see `python -m launchers.report`.
 """
 
+import itertools
 import os
 
 from absl import app
@@ -28,7 +29,10 @@ _TITLE = flags.DEFINE_string('title', '', 'Plot title.')
 _TARGET = flags.DEFINE_float('target', None, 'Draw a horizontal line at this return.')
 _METRICS = flags.DEFINE_list('metrics', ['eval_return'], 'metrics.csv columns, one panel each.')
 _REFERENCES = flags.DEFINE_multi_string(
-    'reference', [], 'METRIC=VALUE=LABEL: a dashed line at VALUE on the panel of METRIC.')
+    'reference', [], 'METRIC=VALUE=LABEL: a horizontal line at VALUE on the panel of METRIC.')
+# One look per reference line on a panel, so that lines close together stay apart.
+_REFERENCE_STYLES = (dict(color='grey', linestyle='--'), dict(color='black', linestyle=':'),
+                     dict(color='tab:brown', linestyle='-.'), dict(color='tab:olive', linestyle='--'))
 _BAND = flags.DEFINE_bool('band', True, "Shade each group mean's 95 % bootstrap band.")
 
 
@@ -63,15 +67,16 @@ def main(argv):
         ax.fill_between(shared, band[1], band[2], color=color, alpha=0.15, linewidth=0)
     if _TARGET.value is not None:
       ax.axhline(_TARGET.value, color='grey', linestyle='--', linewidth=1)
-    for reference in _REFERENCES.value:
-      name, value, label = reference.split('=', 2)
-      if name == metric:
-        ax.axhline(float(value), color='grey', linestyle='--', linewidth=1, label=label)
+    references = [r.split('=', 2) for r in _REFERENCES.value]
+    references = [(float(value), label) for name, value, label in references if name == metric]
+    for (value, label), style in zip(references, itertools.cycle(_REFERENCE_STYLES)):
+      ax.axhline(value, linewidth=1.2, label=label, **style)
     ax.set_xlabel('environment steps')
     ax.set_ylabel(metric.replace('_', ' '))
     ax.set_title(_TITLE.value if len(metrics) == 1 else f'{_TITLE.value} {metric}'.strip())
     ax.grid(alpha=0.3)
-    ax.legend(loc='lower right')
+    ax.margins(y=0.12)
+    ax.legend(loc='best', fontsize='small')
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
   fig.savefig(_OUT.value)
