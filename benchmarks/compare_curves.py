@@ -8,9 +8,9 @@ thick.
 Reads each run's metrics.csv (`eval_return` against `env_steps`, or the columns named by
 `--metrics`, one panel each, e.g. a multi-agent run's `eval_return_adversary,eval_return_agent`);
 the mean is taken over the runs at the evaluation points they share, with its 95 % stratified
-bootstrap band (`--noband` leaves it out). `--reference` draws a horizontal line on a panel (e.g. a
-random policy's return). To compare runs grouped by their config.json, with the final scores'
-statistics, see `python -m launchers.report`.
+bootstrap band (`--noband` leaves it out). `--reference` draws a horizontal line on a panel
+(e.g. a random policy's return), each in its own style. To compare runs grouped by their
+config.json, with the final scores' statistics, see `python -m launchers.report`.
 """
 
 import itertools
@@ -22,6 +22,7 @@ import numpy as np
 
 from agents.common import runs as runs_lib
 from agents.common import statistics
+from launchers import flags as flags_lib
 
 _GROUPS = flags.DEFINE_multi_string('group', [], 'LABEL=RUN_DIR,RUN_DIR,...')
 _OUT = flags.DEFINE_string('out', 'curves.png', 'PNG to write.')
@@ -30,10 +31,25 @@ _TARGET = flags.DEFINE_float('target', None, 'Draw a horizontal line at this ret
 _METRICS = flags.DEFINE_list('metrics', ['eval_return'], 'metrics.csv columns, one panel each.')
 _REFERENCES = flags.DEFINE_multi_string(
     'reference', [], 'METRIC=VALUE=LABEL: a horizontal line at VALUE on the panel of METRIC.')
+_BAND = flags.DEFINE_bool('band', True, "Shade each group mean's 95 % bootstrap band.")
+
 # One look per reference line on a panel, so that lines close together stay apart.
 _REFERENCE_STYLES = (dict(color='grey', linestyle='--'), dict(color='black', linestyle=':'),
                      dict(color='tab:brown', linestyle='-.'), dict(color='tab:olive', linestyle='--'))
-_BAND = flags.DEFINE_bool('band', True, "Shade each group mean's 95 % bootstrap band.")
+
+
+def _is_reference(text: str) -> bool:
+  """Whether `text` reads METRIC=VALUE=LABEL with a number for VALUE."""
+  parts = text.split('=', 2)
+  try:
+    float(parts[1] if len(parts) == 3 else 'not a number')
+  except ValueError:
+    return False
+  return True
+
+
+flags.register_validator('reference', lambda values: all(map(_is_reference, values)),
+                         message='--reference: each must be METRIC=VALUE=LABEL, VALUE a number')
 
 
 def _curve(run_dir, metric):
@@ -84,4 +100,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=flags_lib.parse_flags)  # one-line errors, exit status 2
